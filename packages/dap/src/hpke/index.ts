@@ -1,0 +1,3 @@
+export * from './suite.js';
+export { HpkeRecipient, generateKeyPair, open, seal } from './node.js';
+export { generateKeyPairWeb, openWeb, sealWeb, publicKeyFromPrivateWeb } from './web.js';
