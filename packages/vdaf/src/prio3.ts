@@ -1,0 +1,394 @@
+// Prio3 (VDAF-08 and VDAF-20): sharding, preparation, aggregation, unsharding and every message encoding.
+import { randomBytes } from 'node:crypto';
+import type { Field } from './field.js';
+import { type Circuit, Flp, FlpError } from './flp.js';
+import { MeasurementError } from './circuits.js';
+import { type Generation, XofTurboShake128, seedSizeOf } from './xof.js';
+
+/** Verification failure, malformed message or invalid measurement. */
+export class VdafError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'VdafError';
+  }
+}
+
+export interface Prio3PrepState {
+  readonly aggId: number;
+  /** Output share (field elements). */
+  readonly outShare: Uint32Array;
+  /** Joint randomness seed recomputed with this aggregator's part, if the circuit uses joint randomness. */
+  readonly correctedJointRandSeed: Uint8Array | null;
+}
+
+export interface Prio3OutputShare {
+  readonly data: Uint32Array;
+}
+
+export interface Prio3AggregateShare {
+  readonly data: Uint32Array;
+}
+
+const USAGE_MEAS_SHARE = 1;
+const USAGE_PROOF_SHARE = 2;
+const USAGE_JOINT_RANDOMNESS = 3;
+const USAGE_PROVE_RANDOMNESS = 4;
+const USAGE_QUERY_RANDOMNESS = 5;
+const USAGE_JOINT_RAND_SEED = 6;
+const USAGE_JOINT_RAND_PART = 7;
+
+const EMPTY = new Uint8Array(0);
+
+function bytesOf(v: Uint32Array): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(len);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}
+
+export interface Prio3Options {
+  numShares?: number;
+  numProofs?: number;
+}
+
+export class Prio3<M, R> {
+  readonly shares: number;
+  readonly proofs: number;
+  readonly verifyKeySize: number;
+  readonly nonceSize = 16;
+  readonly randSize: number;
+  readonly seedSize: number;
+  readonly flp: Flp<M, R>;
+  readonly field: Field;
+  private readonly usesJointRand: boolean;
+  private readonly dstPrefix: Uint8Array;
+
+  constructor(
+    readonly generation: Generation,
+    readonly algorithmId: number,
+    circuit: Circuit<M, R>,
+    opts: Prio3Options = {},
+  ) {
+    const shares = opts.numShares ?? 2;
+    const proofs = opts.numProofs ?? 1;
+    if (!Number.isInteger(shares) || shares < 2 || shares > 255) throw new RangeError('numShares must be in [2, 255]');
+    if (!Number.isInteger(proofs) || proofs < 1 || proofs > 255) throw new RangeError('numProofs must be in [1, 255]');
+    this.shares = shares;
+    this.proofs = proofs;
+    this.flp = new Flp(generation, circuit);
+    this.field = circuit.field;
+    this.seedSize = seedSizeOf(generation);
+    this.verifyKeySize = this.seedSize;
+    this.usesJointRand = circuit.jointRandLen > 0;
+    const s = this.seedSize;
+    if (generation === 'draft-08') {
+      this.randSize = s * (1 + 2 * (shares - 1) + (this.usesJointRand ? shares : 0));
+    } else {
+      this.randSize = s * shares * (this.usesJointRand ? 2 : 1);
+    }
+    const version = generation === 'draft-08' ? 8 : 18;
+    this.dstPrefix = Uint8Array.of(version, 0, (algorithmId >>> 24) & 0xff, (algorithmId >>> 16) & 0xff, (algorithmId >>> 8) & 0xff, algorithmId & 0xff);
+  }
+
+  private dst(usage: number, ctx: Uint8Array): Uint8Array {
+    const withCtx = this.generation === 'draft-08' ? 0 : ctx.length;
+    const d = new Uint8Array(8 + withCtx);
+    d.set(this.dstPrefix, 0);
+    d[6] = usage >>> 8;
+    d[7] = usage & 0xff;
+    if (withCtx > 0) d.set(ctx, 8);
+    return d;
+  }
+
+  private xof(seed: Uint8Array, usage: number, ctx: Uint8Array, ...binder: Uint8Array[]): XofTurboShake128 {
+    return new XofTurboShake128(this.generation, seed, this.dst(usage, ctx), ...binder);
+  }
+
+  private helperMeasShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): Uint32Array {
+    return this.xof(seed, USAGE_MEAS_SHARE, ctx, Uint8Array.of(aggId)).nextVec(this.field, this.flp.measLen);
+  }
+
+  private helperProofsShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): Uint32Array {
+    return this.xof(seed, USAGE_PROOF_SHARE, ctx, Uint8Array.of(this.proofs, aggId)).nextVec(this.field, this.flp.proofLen * this.proofs);
+  }
+
+  private jointRandPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, measShare: Uint32Array, nonce: Uint8Array): Uint8Array {
+    return this.xof(blind, USAGE_JOINT_RAND_PART, ctx, Uint8Array.of(aggId), nonce, bytesOf(measShare)).next(this.seedSize);
+  }
+
+  private jointRandSeed(ctx: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
+    return this.xof(new Uint8Array(this.seedSize), USAGE_JOINT_RAND_SEED, ctx, ...parts).next(this.seedSize);
+  }
+
+  private jointRands(ctx: Uint8Array, seed: Uint8Array): Uint32Array {
+    return this.xof(seed, USAGE_JOINT_RANDOMNESS, ctx, Uint8Array.of(this.proofs)).nextVec(this.field, this.flp.jointRandLen * this.proofs);
+  }
+
+  private proveRands(ctx: Uint8Array, seed: Uint8Array): Uint32Array {
+    return this.xof(seed, USAGE_PROVE_RANDOMNESS, ctx, Uint8Array.of(this.proofs)).nextVec(this.field, this.flp.proveRandLen * this.proofs);
+  }
+
+  private queryRands(verifyKey: Uint8Array, ctx: Uint8Array, nonce: Uint8Array): Uint32Array {
+    return this.xof(verifyKey, USAGE_QUERY_RANDOMNESS, ctx, Uint8Array.of(this.proofs), nonce).nextVec(this.field, this.flp.queryRandLen * this.proofs);
+  }
+
+  shard(measurement: M, nonce: Uint8Array, rand: Uint8Array, ctx: Uint8Array = EMPTY): { publicShare: Uint8Array; inputShares: Uint8Array[] } {
+    if (nonce.length !== this.nonceSize) throw new VdafError(`nonce must be ${this.nonceSize} bytes`);
+    if (rand.length !== this.randSize) throw new VdafError(`rand must be ${this.randSize} bytes`);
+    let meas: Uint32Array;
+    try {
+      meas = this.flp.circuit.encode(measurement);
+    } catch (e) {
+      if (e instanceof MeasurementError) throw new VdafError(`invalid measurement: ${e.message}`, { cause: e });
+      throw e;
+    }
+    const f = this.field;
+    const s = this.seedSize;
+    const seeds: Uint8Array[] = [];
+    for (let i = 0; i < this.randSize; i += s) seeds.push(rand.subarray(i, i + s));
+    const helpers = this.shares - 1;
+    const per = this.generation === 'draft-08' ? (this.usesJointRand ? 3 : 2) : this.usesJointRand ? 2 : 1;
+    const helperMeasSeeds: Uint8Array[] = [];
+    const helperProofSeeds: Uint8Array[] = [];
+    const helperBlinds: Uint8Array[] = [];
+    for (let j = 0; j < helpers; j++) {
+      const base = j * per;
+      helperMeasSeeds.push(seeds[base]!);
+      if (this.generation === 'draft-08') {
+        helperProofSeeds.push(seeds[base + 1]!);
+        if (this.usesJointRand) helperBlinds.push(seeds[base + 2]!);
+      } else {
+        helperProofSeeds.push(seeds[base]!);
+        if (this.usesJointRand) helperBlinds.push(seeds[base + 1]!);
+      }
+    }
+    let next = helpers * per;
+    const leaderBlind = this.usesJointRand ? seeds[next++]! : null;
+    const proveSeed = seeds[next++]!;
+
+    const leaderMeas = meas.slice();
+    const parts: Uint8Array[] = [];
+    for (let j = 0; j < helpers; j++) {
+      const hm = this.helperMeasShare(ctx, j + 1, helperMeasSeeds[j]!);
+      for (let i = 0; i < this.flp.measLen; i++) f.sub(leaderMeas, i, leaderMeas, i, hm, i);
+      if (this.usesJointRand) parts.push(this.jointRandPart(ctx, j + 1, helperBlinds[j]!, hm, nonce));
+    }
+    let jointRands = f.vec(0);
+    if (this.usesJointRand) {
+      parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, leaderMeas, nonce));
+      jointRands = this.jointRands(ctx, this.jointRandSeed(ctx, parts));
+    }
+    const proveRands = this.proveRands(ctx, proveSeed);
+    const proofs = f.vec(this.flp.proofLen * this.proofs);
+    for (let i = 0; i < this.proofs; i++) {
+      this.flp.prove(meas, proveRands, i * this.flp.proveRandLen, jointRands, i * this.flp.jointRandLen, proofs, i * this.flp.proofLen);
+    }
+    for (let j = 0; j < helpers; j++) {
+      const hp = this.helperProofsShare(ctx, j + 1, helperProofSeeds[j]!);
+      for (let i = 0; i < hp.length / f.words; i++) f.sub(proofs, i, proofs, i, hp, i);
+    }
+    const inputShares: Uint8Array[] = [];
+    inputShares.push(concat([bytesOf(leaderMeas), bytesOf(proofs), ...(leaderBlind ? [leaderBlind] : [])]));
+    for (let j = 0; j < helpers; j++) {
+      const pieces = this.generation === 'draft-08' ? [helperMeasSeeds[j]!, helperProofSeeds[j]!] : [helperMeasSeeds[j]!];
+      if (this.usesJointRand) pieces.push(helperBlinds[j]!);
+      inputShares.push(concat(pieces));
+    }
+    return { publicShare: this.usesJointRand ? concat(parts) : new Uint8Array(0), inputShares };
+  }
+
+  /** shard() with fresh randomness (and a fresh nonce unless one is given). */
+  shardRandom(measurement: M, nonce: Uint8Array = randomBytes(this.nonceSize), ctx: Uint8Array = EMPTY): { nonce: Uint8Array; publicShare: Uint8Array; inputShares: Uint8Array[] } {
+    return { nonce, ...this.shard(measurement, nonce, randomBytes(this.randSize), ctx) };
+  }
+
+  /** Expected encoded length of an aggregator's input share. */
+  inputShareSize(aggId: number): number {
+    const s = this.seedSize;
+    const blind = this.usesJointRand ? s : 0;
+    if (aggId === 0) return (this.flp.measLen + this.flp.proofLen * this.proofs) * this.field.encodedSize + blind;
+    return (this.generation === 'draft-08' ? 2 * s : s) + blind;
+  }
+
+  publicShareSize(): number {
+    return this.usesJointRand ? this.seedSize * this.shares : 0;
+  }
+
+  prepShareSize(): number {
+    return this.flp.verifierLen * this.proofs * this.field.encodedSize + (this.usesJointRand ? this.seedSize : 0);
+  }
+
+  private checkAggId(aggId: number): void {
+    if (!Number.isInteger(aggId) || aggId < 0 || aggId >= this.shares) throw new VdafError(`aggregator id ${aggId} out of range`);
+  }
+
+  private decodeVec(bytes: Uint8Array, what: string): Uint32Array {
+    try {
+      return this.field.decode(bytes);
+    } catch (e) {
+      throw new VdafError(`${what}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  prepInit(
+    verifyKey: Uint8Array,
+    aggId: number,
+    nonce: Uint8Array,
+    publicShare: Uint8Array,
+    inputShare: Uint8Array,
+    ctx: Uint8Array = EMPTY,
+  ): { state: Prio3PrepState; prepShare: Uint8Array } {
+    this.checkAggId(aggId);
+    if (verifyKey.length !== this.verifyKeySize) throw new VdafError(`verify key must be ${this.verifyKeySize} bytes`);
+    if (nonce.length !== this.nonceSize) throw new VdafError(`nonce must be ${this.nonceSize} bytes`);
+    if (inputShare.length !== this.inputShareSize(aggId)) throw new VdafError(`input share has length ${inputShare.length}, expected ${this.inputShareSize(aggId)}`);
+    if (publicShare.length !== this.publicShareSize()) throw new VdafError(`public share has length ${publicShare.length}, expected ${this.publicShareSize()}`);
+    const f = this.field;
+    const s = this.seedSize;
+    const flp = this.flp;
+    let measShare: Uint32Array;
+    let proofsShare: Uint32Array;
+    let blind: Uint8Array | null = null;
+    if (aggId === 0) {
+      const measBytes = flp.measLen * f.encodedSize;
+      const proofBytes = flp.proofLen * this.proofs * f.encodedSize;
+      measShare = this.decodeVec(inputShare.subarray(0, measBytes), 'measurement share');
+      proofsShare = this.decodeVec(inputShare.subarray(measBytes, measBytes + proofBytes), 'proof share');
+      if (this.usesJointRand) blind = inputShare.subarray(measBytes + proofBytes);
+    } else {
+      const measSeed = inputShare.subarray(0, s);
+      const proofSeed = this.generation === 'draft-08' ? inputShare.subarray(s, 2 * s) : measSeed;
+      measShare = this.helperMeasShare(ctx, aggId, measSeed);
+      proofsShare = this.helperProofsShare(ctx, aggId, proofSeed);
+      if (this.usesJointRand) blind = inputShare.subarray(this.generation === 'draft-08' ? 2 * s : s);
+    }
+    const outShare = flp.circuit.truncate(measShare);
+
+    let jointRands = f.vec(0);
+    let corrected: Uint8Array | null = null;
+    let part: Uint8Array | null = null;
+    if (this.usesJointRand) {
+      part = this.jointRandPart(ctx, aggId, blind!, measShare, nonce);
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < this.shares; i++) parts.push(i === aggId ? part : publicShare.subarray(i * s, (i + 1) * s));
+      corrected = this.jointRandSeed(ctx, parts);
+      jointRands = this.jointRands(ctx, corrected);
+    }
+    const queryRands = this.queryRands(verifyKey, ctx, nonce);
+    const verifiers = f.vec(flp.verifierLen * this.proofs);
+    for (let i = 0; i < this.proofs; i++) {
+      let v: Uint32Array;
+      try {
+        v = flp.query(measShare, proofsShare, i * flp.proofLen, queryRands, i * flp.queryRandLen, jointRands, i * flp.jointRandLen, this.shares);
+      } catch (e) {
+        if (e instanceof FlpError) throw new VdafError(e.message, { cause: e });
+        throw e;
+      }
+      verifiers.set(v, i * flp.verifierLen * f.words);
+    }
+    const prepShare = part ? concat([bytesOf(verifiers), part]) : f.encode(verifiers);
+    return { state: { aggId, outShare, correctedJointRandSeed: corrected }, prepShare };
+  }
+
+  /** Combine all aggregators' prep shares; throws VdafError if a proof is rejected. */
+  prepSharesToPrep(prepShares: readonly Uint8Array[], ctx: Uint8Array = EMPTY): Uint8Array {
+    if (prepShares.length !== this.shares) throw new VdafError(`expected ${this.shares} prep shares, got ${prepShares.length}`);
+    const f = this.field;
+    const flp = this.flp;
+    const vBytes = flp.verifierLen * this.proofs * f.encodedSize;
+    const verifiers = f.vec(flp.verifierLen * this.proofs);
+    const parts: Uint8Array[] = [];
+    for (const ps of prepShares) {
+      if (ps.length !== this.prepShareSize()) throw new VdafError(`prep share has length ${ps.length}, expected ${this.prepShareSize()}`);
+      const v = this.decodeVec(ps.subarray(0, vBytes), 'prep share');
+      for (let i = 0; i < v.length / f.words; i++) f.add(verifiers, i, verifiers, i, v, i);
+      if (this.usesJointRand) parts.push(ps.subarray(vBytes));
+    }
+    for (let i = 0; i < this.proofs; i++) {
+      if (!flp.decide(verifiers, i * flp.verifierLen)) throw new VdafError('proof verifier check failed');
+    }
+    return this.usesJointRand ? this.jointRandSeed(ctx, parts) : new Uint8Array(0);
+  }
+
+  prepNext(state: Prio3PrepState, prepMessage: Uint8Array): Prio3OutputShare {
+    if (this.usesJointRand) {
+      if (prepMessage.length !== this.seedSize) throw new VdafError(`prep message must be ${this.seedSize} bytes`);
+      if (!equalBytes(prepMessage, state.correctedJointRandSeed!)) throw new VdafError('joint randomness check failed');
+    } else if (prepMessage.length !== 0) {
+      throw new VdafError('prep message must be empty');
+    }
+    return { data: state.outShare };
+  }
+
+  encodePrepState(state: Prio3PrepState): Uint8Array {
+    const out = this.field.encode(state.outShare);
+    return state.correctedJointRandSeed ? concat([out, state.correctedJointRandSeed]) : out;
+  }
+
+  decodePrepState(aggId: number, bytes: Uint8Array): Prio3PrepState {
+    this.checkAggId(aggId);
+    const outBytes = this.flp.outputLen * this.field.encodedSize;
+    const expected = outBytes + (this.usesJointRand ? this.seedSize : 0);
+    if (bytes.length !== expected) throw new VdafError(`prep state has length ${bytes.length}, expected ${expected}`);
+    return {
+      aggId,
+      outShare: this.decodeVec(bytes.subarray(0, outBytes), 'prep state'),
+      correctedJointRandSeed: this.usesJointRand ? bytes.slice(outBytes) : null,
+    };
+  }
+
+  aggregate(outShares: Iterable<Prio3OutputShare>): Prio3AggregateShare {
+    const f = this.field;
+    const n = this.flp.outputLen;
+    const agg = f.vec(n);
+    for (const o of outShares) {
+      if (o.data.length !== agg.length) throw new VdafError('output share has the wrong length');
+      for (let i = 0; i < n; i++) f.add(agg, i, agg, i, o.data, i);
+    }
+    return { data: agg };
+  }
+
+  mergeAggregateShares(a: Prio3AggregateShare, b: Prio3AggregateShare): Prio3AggregateShare {
+    return this.aggregate([a, b]);
+  }
+
+  encodeAggregateShare(s: Prio3AggregateShare): Uint8Array {
+    return this.field.encode(s.data);
+  }
+
+  decodeAggregateShare(bytes: Uint8Array): Prio3AggregateShare {
+    if (bytes.length !== this.flp.outputLen * this.field.encodedSize) throw new VdafError('aggregate share has the wrong length');
+    return { data: this.decodeVec(bytes, 'aggregate share') };
+  }
+
+  encodeOutputShare(s: Prio3OutputShare): Uint8Array {
+    return this.field.encode(s.data);
+  }
+
+  decodeOutputShare(bytes: Uint8Array): Prio3OutputShare {
+    if (bytes.length !== this.flp.outputLen * this.field.encodedSize) throw new VdafError('output share has the wrong length');
+    return { data: this.decodeVec(bytes, 'output share') };
+  }
+
+  unshard(encodedAggregateShares: readonly Uint8Array[], numMeasurements: number): R {
+    if (encodedAggregateShares.length !== this.shares) throw new VdafError(`expected ${this.shares} aggregate shares`);
+    const agg = this.aggregate(encodedAggregateShares.map((b) => this.decodeAggregateShare(b)));
+    return this.flp.circuit.decode(agg.data, numMeasurements);
+  }
+}
