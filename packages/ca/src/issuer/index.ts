@@ -1,0 +1,347 @@
+// Issuer: the development hierarchy (created at first start, reused afterwards), BR-profile leaf issuance and the
+// ACME server's own TLS certificate. Signing goes through WebCrypto via @peculiar/x509.
+// @peculiar/x509 resolves its ASN.1 helpers through tsyringe, which needs the Reflect metadata polyfill loaded first.
+import 'reflect-metadata';
+import { randomBytes, webcrypto } from 'node:crypto';
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+type EcKeyGenParams = webcrypto.EcKeyGenParams;
+type RsaHashedKeyGenParams = webcrypto.RsaHashedKeyGenParams;
+type EcKeyImportParams = webcrypto.EcKeyImportParams;
+type RsaHashedImportParams = webcrypto.RsaHashedImportParams;
+type Algorithm = webcrypto.Algorithm;
+type EcdsaParams = webcrypto.EcdsaParams;
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as never);
+const subtle = webcrypto.subtle;
+
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const DOMAIN_VALIDATED = '2.23.140.1.2.1';
+const HIERARCHY_VERSION = 1;
+
+export type IssuerName = 'ecdsa' | 'rsa';
+
+interface KeyAlgorithms {
+  generate: EcKeyGenParams | RsaHashedKeyGenParams;
+  import: EcKeyImportParams | RsaHashedImportParams;
+  sign: Algorithm | EcdsaParams;
+}
+
+const ALGORITHMS: Record<'ecdsa-p384' | 'ecdsa-p256' | 'rsa-2048', KeyAlgorithms> = {
+  'ecdsa-p384': {
+    generate: { name: 'ECDSA', namedCurve: 'P-384' },
+    import: { name: 'ECDSA', namedCurve: 'P-384' },
+    sign: { name: 'ECDSA', hash: 'SHA-384' } as EcdsaParams,
+  },
+  'ecdsa-p256': {
+    generate: { name: 'ECDSA', namedCurve: 'P-256' },
+    import: { name: 'ECDSA', namedCurve: 'P-256' },
+    sign: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+  },
+  'rsa-2048': {
+    generate: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+    import: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    sign: { name: 'RSASSA-PKCS1-v1_5' },
+  },
+};
+
+type AlgorithmName = keyof typeof ALGORITHMS;
+
+/** A CA certificate and its private key, ready to sign. */
+export interface SigningCa {
+  cert: x509.X509Certificate;
+  pem: string;
+  key: CryptoKey;
+  algorithm: AlgorithmName;
+}
+
+export interface IssuerChain {
+  name: IssuerName;
+  intermediate: SigningCa;
+  root: x509.X509Certificate;
+  /** The intermediate cross-signed by the other root: the alternate chain served with rel="alternate". */
+  crossIntermediatePem?: string;
+}
+
+function pemOf(label: string, der: ArrayBuffer | Uint8Array): string {
+  const b64 = Buffer.from(der as ArrayBuffer).toString('base64');
+  return `-----BEGIN ${label}-----\n${b64.replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+}
+
+function derOf(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+}
+
+async function generateKeys(algorithm: AlgorithmName): Promise<CryptoKeyPair> {
+  return (await subtle.generateKey(ALGORITHMS[algorithm].generate, true, ['sign', 'verify'])) as CryptoKeyPair;
+}
+
+async function importPrivateKey(pem: string, algorithm: AlgorithmName): Promise<CryptoKey> {
+  return subtle.importKey('pkcs8', derOf(pem), ALGORITHMS[algorithm].import, false, ['sign']);
+}
+
+/** Positive serial: one random prefix byte in 0x01–0x7f, then 136 CSPRNG bits (as Boulder does). */
+export function newSerial(): string {
+  const bytes = randomBytes(18);
+  bytes[0] = (bytes[0]! % 0x7f) + 1;
+  return bytes.toString('hex');
+}
+
+async function caCertificate(params: {
+  subject: string;
+  keys: CryptoKeyPair;
+  issuer?: SigningCa;
+  algorithm: AlgorithmName;
+  years: number;
+}): Promise<x509.X509Certificate> {
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(notBefore.getTime() + params.years * 365 * 86_400_000);
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(true, params.issuer ? 0 : undefined, true),
+    new x509.KeyUsagesExtension(
+      x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | (params.issuer ? x509.KeyUsageFlags.digitalSignature : 0),
+      true,
+    ),
+    await x509.SubjectKeyIdentifierExtension.create(params.keys.publicKey),
+  ];
+  if (!params.issuer) {
+    return x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: newSerial(),
+      name: params.subject,
+      notBefore,
+      notAfter,
+      keys: params.keys,
+      signingAlgorithm: ALGORITHMS[params.algorithm].sign,
+      extensions,
+    });
+  }
+  extensions.push(
+    await x509.AuthorityKeyIdentifierExtension.create(params.issuer.cert.publicKey),
+    new x509.ExtendedKeyUsageExtension([SERVER_AUTH]),
+    new x509.CertificatePolicyExtension([DOMAIN_VALIDATED]),
+  );
+  return x509.X509CertificateGenerator.create({
+    serialNumber: newSerial(),
+    subject: params.subject,
+    issuer: params.issuer.cert.subject,
+    notBefore,
+    notAfter,
+    publicKey: params.keys.publicKey,
+    signingKey: params.issuer.key,
+    signingAlgorithm: ALGORITHMS[params.issuer.algorithm].sign,
+    extensions,
+  });
+}
+
+interface StoredCa {
+  certPem: string;
+  keyPem: string;
+  algorithm: AlgorithmName;
+}
+
+async function toSigningCa(stored: StoredCa): Promise<SigningCa> {
+  return {
+    cert: new x509.X509Certificate(stored.certPem),
+    pem: stored.certPem,
+    key: await importPrivateKey(stored.keyPem, stored.algorithm),
+    algorithm: stored.algorithm,
+  };
+}
+
+async function createCa(subject: string, algorithm: AlgorithmName, issuer: SigningCa | undefined, years: number): Promise<{ stored: StoredCa; ca: SigningCa; keys: CryptoKeyPair }> {
+  const keys = await generateKeys(algorithm);
+  const cert = await caCertificate({ subject, keys, issuer, algorithm, years });
+  const keyPem = pemOf('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey));
+  const stored = { certPem: cert.toString('pem') + '\n', keyPem, algorithm };
+  return { stored, ca: { cert, pem: stored.certPem, key: keys.privateKey, algorithm }, keys };
+}
+
+interface HierarchyFile {
+  version: number;
+  ecdsaRoot: StoredCa;
+  ecdsaIntermediate: StoredCa;
+  ecdsaCrossPem: string;
+  rsaRoot: StoredCa;
+  rsaIntermediate: StoredCa;
+  serverTlsRoot: StoredCa;
+}
+
+export interface Hierarchy {
+  ecdsa: IssuerChain;
+  rsa: IssuerChain;
+  serverTlsRoot: SigningCa;
+  /** PEM file of the server-TLS root, which clients must trust for the ACME server's HTTPS. */
+  trustBundlePath: string;
+  rootsPem: { ecdsa: string; rsa: string };
+  directory: string;
+}
+
+const ORG = 'C=XX, O=cobble development';
+
+/**
+ * Loads the development hierarchy from `dataDir/issuer`, creating it on first start. The file is written once,
+ * atomically (temp file + rename), so a crash during creation never leaves half a hierarchy.
+ */
+export async function loadOrCreateHierarchy(dataDir: string): Promise<Hierarchy> {
+  const directory = join(dataDir, 'issuer');
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const file = join(directory, 'hierarchy.json');
+  let stored: HierarchyFile | undefined;
+  try {
+    stored = JSON.parse(await readFile(file, 'utf8')) as HierarchyFile;
+    if (stored.version !== HIERARCHY_VERSION) throw new Error(`${file}: unsupported hierarchy version ${stored.version}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (!stored) {
+    const ecdsaRoot = await createCa(`${ORG}, CN=cobble Dev ECDSA Root E1`, 'ecdsa-p384', undefined, 20);
+    const rsaRoot = await createCa(`${ORG}, CN=cobble Dev RSA Root R1`, 'rsa-2048', undefined, 20);
+    const ecdsaIntermediate = await createCa(`${ORG}, CN=cobble Dev ECDSA Issuing E2`, 'ecdsa-p384', ecdsaRoot.ca, 5);
+    const rsaIntermediate = await createCa(`${ORG}, CN=cobble Dev RSA Issuing R2`, 'rsa-2048', rsaRoot.ca, 5);
+    // Same subject and key as the ECDSA intermediate, signed by the RSA root: the alternate chain (as LE's E-series
+    // intermediates chain to ISRG Root X1).
+    const cross = await caCertificate({
+      subject: `${ORG}, CN=cobble Dev ECDSA Issuing E2`,
+      keys: ecdsaIntermediate.keys,
+      issuer: rsaRoot.ca,
+      algorithm: 'ecdsa-p384',
+      years: 5,
+    });
+    const serverTlsRoot = await createCa(`${ORG}, CN=cobble Dev Server TLS Root`, 'ecdsa-p256', undefined, 20);
+    stored = {
+      version: HIERARCHY_VERSION,
+      ecdsaRoot: ecdsaRoot.stored,
+      ecdsaIntermediate: ecdsaIntermediate.stored,
+      ecdsaCrossPem: cross.toString('pem') + '\n',
+      rsaRoot: rsaRoot.stored,
+      rsaIntermediate: rsaIntermediate.stored,
+      serverTlsRoot: serverTlsRoot.stored,
+    };
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(stored, null, 1), { mode: 0o600 });
+    await rename(tmp, file);
+  }
+  const trustBundlePath = join(directory, 'server-tls-root.pem');
+  await writeFile(trustBundlePath, stored.serverTlsRoot.certPem);
+  await writeFile(join(directory, 'root-ecdsa.pem'), stored.ecdsaRoot.certPem);
+  await writeFile(join(directory, 'root-rsa.pem'), stored.rsaRoot.certPem);
+  return {
+    ecdsa: {
+      name: 'ecdsa',
+      intermediate: await toSigningCa(stored.ecdsaIntermediate),
+      root: new x509.X509Certificate(stored.ecdsaRoot.certPem),
+      crossIntermediatePem: stored.ecdsaCrossPem,
+    },
+    rsa: {
+      name: 'rsa',
+      intermediate: await toSigningCa(stored.rsaIntermediate),
+      root: new x509.X509Certificate(stored.rsaRoot.certPem),
+    },
+    serverTlsRoot: await toSigningCa(stored.serverTlsRoot),
+    trustBundlePath,
+    rootsPem: { ecdsa: stored.ecdsaRoot.certPem, rsa: stored.rsaRoot.certPem },
+    directory,
+  };
+}
+
+/** A fresh TLS certificate for the ACME server itself (loopback names), signed by the server-TLS root. */
+export async function issueServerTlsCertificate(root: SigningCa, host: string): Promise<{ certPem: string; keyPem: string }> {
+  const keys = await generateKeys('ecdsa-p256');
+  const names: x509.JsonGeneralName[] = [
+    { type: 'dns', value: 'localhost' },
+    { type: 'ip', value: '127.0.0.1' },
+    { type: 'ip', value: '::1' },
+  ];
+  if (/^[0-9.]+$/.test(host) || host.includes(':')) {
+    if (!names.some((n) => n.value === host)) names.push({ type: 'ip', value: host });
+  } else if (host !== 'localhost') {
+    names.push({ type: 'dns', value: host });
+  }
+  const notBefore = new Date(Date.now() - 60_000);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: newSerial(),
+    subject: 'CN=cobble ACME server',
+    issuer: root.cert.subject,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + 30 * 86_400_000),
+    publicKey: keys.publicKey,
+    signingKey: root.key,
+    signingAlgorithm: ALGORITHMS[root.algorithm].sign,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([SERVER_AUTH]),
+      await x509.AuthorityKeyIdentifierExtension.create(root.cert.publicKey),
+      new x509.SubjectAlternativeNameExtension(names),
+    ],
+  });
+  return {
+    certPem: cert.toString('pem') + '\n',
+    keyPem: pemOf('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey)),
+  };
+}
+
+export interface LeafRequest {
+  chain: IssuerChain;
+  serial: string;
+  /** Lower-case DNS names, in the order they should appear in the SAN. */
+  names: string[];
+  commonName?: string;
+  spkiDer: Uint8Array;
+  keyIsRsa: boolean;
+  notBefore: Date;
+  notAfter: Date;
+  aiaIssuerUrl: string;
+  crlUrl: string;
+}
+
+/** Signs a subscriber certificate per the BR 7.1.2.7 profile (domain validated). */
+export async function issueLeaf(request: LeafRequest): Promise<x509.X509Certificate> {
+  const { chain } = request;
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(
+      x509.KeyUsageFlags.digitalSignature | (request.keyIsRsa ? x509.KeyUsageFlags.keyEncipherment : 0),
+      true,
+    ),
+    new x509.ExtendedKeyUsageExtension([SERVER_AUTH]),
+    new x509.AuthorityKeyIdentifierExtension(authorityKeyId(chain)),
+    new x509.AuthorityInfoAccessExtension({ caIssuers: [new x509.GeneralName('url', request.aiaIssuerUrl)] }),
+    new x509.CertificatePolicyExtension([DOMAIN_VALIDATED]),
+    new x509.CRLDistributionPointsExtension([request.crlUrl]),
+    // With no subject CN the SAN is the only name and must be critical (RFC 5280 §4.2.1.6).
+    new x509.SubjectAlternativeNameExtension(
+      request.names.map((value): x509.JsonGeneralName => ({ type: 'dns', value })),
+      request.commonName === undefined,
+    ),
+  ];
+  return x509.X509CertificateGenerator.create({
+    serialNumber: request.serial,
+    subject: request.commonName === undefined ? [] : [{ CN: [request.commonName] }],
+    issuer: chain.intermediate.cert.subject,
+    notBefore: request.notBefore,
+    notAfter: request.notAfter,
+    publicKey: request.spkiDer,
+    signingKey: chain.intermediate.key,
+    signingAlgorithm: ALGORITHMS[chain.intermediate.algorithm].sign,
+    extensions,
+  });
+}
+
+const akiCache = new WeakMap<IssuerChain, string>();
+/** The intermediate's SKI as hex, computed once per chain (it is on every leaf's hot path). */
+function authorityKeyId(chain: IssuerChain): string {
+  let keyId = akiCache.get(chain);
+  if (!keyId) {
+    const ski = chain.intermediate.cert.getExtension(x509.SubjectKeyIdentifierExtension);
+    if (!ski) throw new Error(`issuer ${chain.name} has no subject key identifier`);
+    keyId = ski.keyId;
+    akiCache.set(chain, keyId);
+  }
+  return keyId;
+}
+
+export { x509 };

@@ -1,0 +1,432 @@
+// Storage authority: the only code that speaks SQL. Kysely over better-sqlite3 today; the queries and the migrations
+// avoid SQLite-only features so that MariaDB and PostgreSQL dialects can be dropped in later.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type MigrationProvider, type Transaction } from 'kysely';
+import type {
+  Account,
+  AccountStatus,
+  Authorization,
+  AuthorizationStatus,
+  CertificateRecord,
+  Challenge,
+  ChallengeStatus,
+  ChallengeType,
+  ErrorJson,
+  Identifier,
+  Order,
+  OrderStatus,
+  ValidationRecordJson,
+} from '../core/index.js';
+import { migrations } from './migrations.js';
+import type { Database } from './schema.js';
+
+export type { Database } from './schema.js';
+
+const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };
+
+function json<T>(text: string | null): T | undefined {
+  return text === null ? undefined : (JSON.parse(text) as T);
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: string })?.code ?? '';
+  // SQLite, MariaDB and PostgreSQL spell it differently.
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'ER_DUP_ENTRY' || code === '23505';
+}
+
+type AuthzRow = Database['authorizations'];
+type ChallengeRow = Database['challenges'];
+
+export interface NewAuthorization {
+  authz: Omit<Authorization, 'challenges'>;
+  challenges: Challenge[];
+}
+
+export class StorageAuthority {
+  private constructor(
+    readonly db: Kysely<Database>,
+    private readonly raw: SqliteDatabase.Database,
+  ) {}
+
+  /** Opens (creating if needed) the SQLite database at `file` and applies pending migrations. */
+  static async openSqlite(file: string): Promise<StorageAuthority> {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const raw = new SqliteDatabase(file);
+    // WAL: a committed transaction survives kill -9; NORMAL sync is durable against process crashes in WAL mode.
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = NORMAL');
+    raw.pragma('busy_timeout = 5000');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+    if (error) throw error;
+    return new StorageAuthority(db, raw);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  // ---- accounts ----
+
+  async createAccount(account: Account): Promise<'created' | 'exists'> {
+    try {
+      await this.db
+        .insertInto('accounts')
+        .values({
+          id: account.id,
+          thumbprint: account.thumbprint,
+          jwk: JSON.stringify(account.jwk),
+          status: account.status,
+          contact: JSON.stringify(account.contact),
+          terms_agreed: account.termsAgreed ? 1 : 0,
+          eab: account.externalAccountBinding ? JSON.stringify(account.externalAccountBinding) : null,
+          created_at: account.createdAt,
+        })
+        .execute();
+      return 'created';
+    } catch (err) {
+      if (isUniqueViolation(err)) return 'exists';
+      throw err;
+    }
+  }
+
+  private toAccount(row: Database['accounts']): Account {
+    return {
+      id: row.id,
+      thumbprint: row.thumbprint,
+      jwk: JSON.parse(row.jwk),
+      status: row.status as AccountStatus,
+      contact: JSON.parse(row.contact),
+      termsAgreed: row.terms_agreed === 1,
+      externalAccountBinding: json(row.eab),
+      createdAt: row.created_at,
+    };
+  }
+
+  async getAccount(id: string): Promise<Account | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && this.toAccount(row);
+  }
+
+  async getAccountByThumbprint(thumbprint: string): Promise<Account | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('thumbprint', '=', thumbprint).executeTakeFirst();
+    return row && this.toAccount(row);
+  }
+
+  async updateAccount(id: string, changes: { contact?: string[]; status?: AccountStatus; termsAgreed?: boolean }): Promise<void> {
+    const values: Partial<Database['accounts']> = {};
+    if (changes.contact) values.contact = JSON.stringify(changes.contact);
+    if (changes.status) values.status = changes.status;
+    if (changes.termsAgreed !== undefined) values.terms_agreed = changes.termsAgreed ? 1 : 0;
+    if (Object.keys(values).length === 0) return;
+    await this.db.updateTable('accounts').set(values).where('id', '=', id).execute();
+  }
+
+  /** Swaps the account key; 'conflict' when another account already holds the new key. */
+  async updateAccountKey(id: string, jwk: Record<string, unknown>, thumbprint: string): Promise<'updated' | 'conflict'> {
+    try {
+      await this.db.updateTable('accounts').set({ jwk: JSON.stringify(jwk), thumbprint }).where('id', '=', id).execute();
+      return 'updated';
+    } catch (err) {
+      if (isUniqueViolation(err)) return 'conflict';
+      throw err;
+    }
+  }
+
+  // ---- orders and authorizations ----
+
+  /** Stores an order with its new authorizations and challenges atomically. */
+  async createOrder(order: Order, authorizations: NewAuthorization[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (const { authz, challenges } of authorizations) {
+        await trx
+          .insertInto('authorizations')
+          .values({
+            id: authz.id,
+            account_id: authz.accountId,
+            identifier_type: authz.identifier.type,
+            identifier_value: authz.identifier.value,
+            wildcard: authz.wildcard ? 1 : 0,
+            status: authz.status,
+            expires: authz.expires,
+            token: authz.token,
+            created_at: order.createdAt,
+          })
+          .execute();
+        await trx
+          .insertInto('challenges')
+          .values(challenges.map((c) => ({ id: c.id, authz_id: authz.id, type: c.type, status: c.status, validated_at: null, error: null, validation_records: null })))
+          .execute();
+      }
+      await trx
+        .insertInto('orders')
+        .values({
+          id: order.id,
+          account_id: order.accountId,
+          expires: order.expires,
+          identifiers: JSON.stringify(order.identifiers),
+          not_before: order.notBefore ?? null,
+          not_after: order.notAfter ?? null,
+          error: null,
+          began_processing: 0,
+          certificate_id: null,
+          created_at: order.createdAt,
+        })
+        .execute();
+      await trx
+        .insertInto('order_authorizations')
+        .values(order.authzIds.map((authzId, position) => ({ order_id: order.id, authz_id: authzId, position })))
+        .execute();
+    });
+  }
+
+  async getOrder(id: string, now = Date.now()): Promise<Order | undefined> {
+    const row = await this.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const authzs = await this.db
+      .selectFrom('order_authorizations')
+      .innerJoin('authorizations', 'authorizations.id', 'order_authorizations.authz_id')
+      .select(['authorizations.id', 'authorizations.status', 'authorizations.expires'])
+      .where('order_authorizations.order_id', '=', id)
+      .orderBy('order_authorizations.position')
+      .execute();
+    const authzStatuses = authzs.map((a) => effectiveAuthzStatus(a.status as AuthorizationStatus, a.expires, now));
+    const error = json<ErrorJson>(row.error);
+    return {
+      id: row.id,
+      accountId: row.account_id,
+      status: orderStatus(row, authzStatuses, now),
+      expires: row.expires,
+      identifiers: JSON.parse(row.identifiers) as Identifier[],
+      notBefore: row.not_before ?? undefined,
+      notAfter: row.not_after ?? undefined,
+      authzIds: authzs.map((a) => a.id),
+      error,
+      certificateId: row.certificate_id ?? undefined,
+      createdAt: row.created_at,
+    };
+  }
+
+  /** A page of an account's order IDs, newest first; `before` is the created_at cursor of the previous page. */
+  async listOrderIds(accountId: string, limit: number, before?: { createdAt: number; id: string }): Promise<{ id: string; createdAt: number }[]> {
+    let query = this.db.selectFrom('orders').select(['id', 'created_at']).where('account_id', '=', accountId);
+    if (before) {
+      query = query.where((eb) =>
+        eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]),
+      );
+    }
+    const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    return rows.map((r) => ({ id: r.id, createdAt: r.created_at }));
+  }
+
+  private toAuthorization(row: AuthzRow, challenges: ChallengeRow[], now: number): Authorization {
+    return {
+      id: row.id,
+      accountId: row.account_id,
+      identifier: { type: row.identifier_type, value: row.identifier_value },
+      wildcard: row.wildcard === 1,
+      status: effectiveAuthzStatus(row.status as AuthorizationStatus, row.expires, now),
+      expires: row.expires,
+      token: row.token,
+      challenges: challenges.map((c) => ({
+        id: c.id,
+        authzId: c.authz_id,
+        type: c.type as ChallengeType,
+        status: c.status as ChallengeStatus,
+        validatedAt: c.validated_at ?? undefined,
+        error: json<ErrorJson>(c.error),
+        validationRecords: json<ValidationRecordJson[]>(c.validation_records),
+      })),
+    };
+  }
+
+  async getAuthorization(id: string, now = Date.now()): Promise<Authorization | undefined> {
+    const row = await this.db.selectFrom('authorizations').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const challenges = await this.db.selectFrom('challenges').selectAll().where('authz_id', '=', id).orderBy('id').execute();
+    return this.toAuthorization(row, challenges, now);
+  }
+
+  async getAuthorizations(ids: string[], now = Date.now()): Promise<Authorization[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('authorizations').selectAll().where('id', 'in', ids).execute();
+    const challenges = await this.db.selectFrom('challenges').selectAll().where('authz_id', 'in', ids).orderBy('id').execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [this.toAuthorization(row, challenges.filter((c) => c.authz_id === id), now)] : [];
+    });
+  }
+
+  /**
+   * Moves a pending challenge of a pending authorization to processing. Returns false when someone else got there
+   * first (or the authorization is no longer pending), so a validation is started at most once.
+   */
+  async claimChallenge(authzId: string, challengeId: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const authz = await trx.selectFrom('authorizations').select(['status']).where('id', '=', authzId).executeTakeFirst();
+      if (authz?.status !== 'pending') return false;
+      const processing = await trx
+        .selectFrom('challenges')
+        .select('id')
+        .where('authz_id', '=', authzId)
+        .where('status', '=', 'processing')
+        .executeTakeFirst();
+      if (processing) return false;
+      const result = await trx
+        .updateTable('challenges')
+        .set({ status: 'processing' })
+        .where('id', '=', challengeId)
+        .where('authz_id', '=', authzId)
+        .where('status', '=', 'pending')
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    });
+  }
+
+  /** Records a validation outcome on the challenge and its authorization in one transaction. */
+  async recordValidation(
+    authzId: string,
+    challengeId: string,
+    outcome: { ok: boolean; error?: ErrorJson; records: ValidationRecordJson[]; at: number },
+  ): Promise<void> {
+    await this.db.transaction().execute(async (trx: Transaction<Database>) => {
+      await trx
+        .updateTable('challenges')
+        .set({
+          status: outcome.ok ? 'valid' : 'invalid',
+          validated_at: outcome.ok ? outcome.at : null,
+          error: outcome.error ? JSON.stringify(outcome.error) : null,
+          validation_records: JSON.stringify(outcome.records),
+        })
+        .where('id', '=', challengeId)
+        .execute();
+      await trx
+        .updateTable('authorizations')
+        .set({ status: outcome.ok ? 'valid' : 'invalid' })
+        .where('id', '=', authzId)
+        .where('status', '=', 'pending')
+        .execute();
+    });
+  }
+
+  async deactivateAuthorization(id: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('authorizations')
+      .set({ status: 'deactivated' })
+      .where('id', '=', id)
+      .where('status', 'in', ['pending', 'valid'])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Marks an order processing; false if it already was (so two finalize requests cannot both issue). */
+  async beginProcessing(orderId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('orders')
+      .set({ began_processing: 1 })
+      .where('id', '=', orderId)
+      .where('began_processing', '=', 0)
+      .where('certificate_id', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async failOrder(orderId: string, error: ErrorJson): Promise<void> {
+    await this.db.updateTable('orders').set({ error: JSON.stringify(error), began_processing: 0 }).where('id', '=', orderId).execute();
+  }
+
+  // ---- serials and certificates ----
+
+  /** Claims a serial before anything is signed with it; false if it was ever used (the unique key decides). */
+  async reserveSerial(serial: string, accountId: string, expires: number): Promise<boolean> {
+    try {
+      await this.db.insertInto('serials').values({ serial, account_id: accountId, created_at: Date.now(), expires }).execute();
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Stores the certificate and completes its order atomically. */
+  async storeCertificate(cert: CertificateRecord): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('certificates')
+        .values({
+          id: cert.id,
+          serial: cert.serial,
+          account_id: cert.accountId,
+          order_id: cert.orderId,
+          pem: cert.pem,
+          issuer_name: cert.issuerName,
+          not_before: cert.notBefore,
+          not_after: cert.notAfter,
+          revoked_at: null,
+          revoked_reason: null,
+        })
+        .execute();
+      await trx.updateTable('orders').set({ certificate_id: cert.id }).where('id', '=', cert.orderId).execute();
+    });
+  }
+
+  private toCertificate(row: Database['certificates']): CertificateRecord {
+    return {
+      id: row.id,
+      serial: row.serial,
+      accountId: row.account_id,
+      orderId: row.order_id,
+      pem: row.pem,
+      issuerName: row.issuer_name,
+      notBefore: row.not_before,
+      notAfter: row.not_after,
+      revokedAt: row.revoked_at ?? undefined,
+      revokedReason: row.revoked_reason ?? undefined,
+    };
+  }
+
+  async getCertificate(id: string): Promise<CertificateRecord | undefined> {
+    const row = await this.db.selectFrom('certificates').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && this.toCertificate(row);
+  }
+
+  async getCertificateBySerial(serial: string): Promise<CertificateRecord | undefined> {
+    const row = await this.db.selectFrom('certificates').selectAll().where('serial', '=', serial).executeTakeFirst();
+    return row && this.toCertificate(row);
+  }
+
+  /** Revokes once; false if the certificate was already revoked. */
+  async revokeCertificate(serial: string, reason: number, at: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('certificates')
+      .set({ revoked_at: at, revoked_reason: reason })
+      .where('serial', '=', serial)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** For tests and diagnostics: a WAL checkpoint so that copies of the file are complete. */
+  checkpoint(): void {
+    this.raw.pragma('wal_checkpoint(TRUNCATE)');
+  }
+}
+
+export function effectiveAuthzStatus(status: AuthorizationStatus, expires: number, now: number): AuthorizationStatus {
+  if ((status === 'pending' || status === 'valid') && expires <= now) return 'expired';
+  return status;
+}
+
+/** An order's status follows from its own row and its authorizations (RFC 8555 §7.1.6), as in Boulder. */
+function orderStatus(row: Database['orders'], authzStatuses: AuthorizationStatus[], now: number): OrderStatus {
+  if (row.certificate_id) return 'valid';
+  if (row.error) return 'invalid';
+  if (row.began_processing) return 'processing';
+  if (row.expires <= now) return 'invalid';
+  if (authzStatuses.some((s) => s !== 'valid' && s !== 'pending')) return 'invalid';
+  if (authzStatuses.every((s) => s === 'valid')) return 'ready';
+  return 'pending';
+}

@@ -1,0 +1,100 @@
+// Versioned schema migrations, applied in name order by Kysely's Migrator. Never edit a shipped migration: add one.
+// Only portable DDL: no SQLite-only types, every index named and explicit.
+import type { Kysely, Migration } from 'kysely';
+
+export const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('accounts')
+        .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
+        .addColumn('thumbprint', 'varchar(64)', (c) => c.notNull())
+        .addColumn('jwk', 'text', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('contact', 'text', (c) => c.notNull())
+        .addColumn('terms_agreed', 'integer', (c) => c.notNull())
+        .addColumn('eab', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('accounts_thumbprint_uq').on('accounts').column('thumbprint').unique().execute();
+
+      await db.schema
+        .createTable('orders')
+        .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
+        .addColumn('account_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('expires', 'bigint', (c) => c.notNull())
+        .addColumn('identifiers', 'text', (c) => c.notNull())
+        .addColumn('not_before', 'bigint')
+        .addColumn('not_after', 'bigint')
+        .addColumn('error', 'text')
+        .addColumn('began_processing', 'integer', (c) => c.notNull())
+        .addColumn('certificate_id', 'varchar(32)')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('orders_account_created_idx').on('orders').columns(['account_id', 'created_at']).execute();
+
+      await db.schema
+        .createTable('authorizations')
+        .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
+        .addColumn('account_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('identifier_type', 'varchar(16)', (c) => c.notNull())
+        .addColumn('identifier_value', 'varchar(255)', (c) => c.notNull())
+        .addColumn('wildcard', 'integer', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('expires', 'bigint', (c) => c.notNull())
+        .addColumn('token', 'varchar(64)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('authorizations_account_identifier_idx')
+        .on('authorizations')
+        .columns(['account_id', 'identifier_value', 'status'])
+        .execute();
+
+      await db.schema
+        .createTable('order_authorizations')
+        .addColumn('order_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('authz_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('order_authorizations_pk', ['order_id', 'authz_id'])
+        .execute();
+      await db.schema.createIndex('order_authorizations_authz_idx').on('order_authorizations').column('authz_id').execute();
+
+      await db.schema
+        .createTable('challenges')
+        .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
+        .addColumn('authz_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('type', 'varchar(16)', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('validated_at', 'bigint')
+        .addColumn('error', 'text')
+        .addColumn('validation_records', 'text')
+        .execute();
+      await db.schema.createIndex('challenges_authz_idx').on('challenges').column('authz_id').execute();
+
+      await db.schema
+        .createTable('serials')
+        .addColumn('serial', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('account_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('certificates')
+        .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
+        .addColumn('serial', 'varchar(64)', (c) => c.notNull())
+        .addColumn('account_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('order_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('pem', 'text', (c) => c.notNull())
+        .addColumn('issuer_name', 'varchar(32)', (c) => c.notNull())
+        .addColumn('not_before', 'bigint', (c) => c.notNull())
+        .addColumn('not_after', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .addColumn('revoked_reason', 'integer')
+        .execute();
+      await db.schema.createIndex('certificates_serial_uq').on('certificates').column('serial').unique().execute();
+      await db.schema.createIndex('certificates_account_idx').on('certificates').column('account_id').execute();
+    },
+  },
+};

@@ -1,0 +1,83 @@
+// Table shapes as Kysely sees them. Column types are kept to what SQLite, MariaDB and PostgreSQL share: varchar for
+// keys and short strings, text for JSON/PEM, bigint for epoch-millisecond times, integer for flags.
+export interface AccountsTable {
+  id: string;
+  thumbprint: string;
+  jwk: string;
+  status: string;
+  contact: string;
+  terms_agreed: number;
+  eab: string | null;
+  created_at: number;
+}
+
+export interface OrdersTable {
+  id: string;
+  account_id: string;
+  expires: number;
+  identifiers: string;
+  not_before: number | null;
+  not_after: number | null;
+  error: string | null;
+  began_processing: number;
+  certificate_id: string | null;
+  created_at: number;
+}
+
+export interface AuthorizationsTable {
+  id: string;
+  account_id: string;
+  identifier_type: string;
+  identifier_value: string;
+  wildcard: number;
+  status: string;
+  expires: number;
+  token: string;
+  created_at: number;
+}
+
+export interface OrderAuthorizationsTable {
+  order_id: string;
+  authz_id: string;
+  position: number;
+}
+
+export interface ChallengesTable {
+  id: string;
+  authz_id: string;
+  type: string;
+  status: string;
+  validated_at: number | null;
+  error: string | null;
+  validation_records: string | null;
+}
+
+export interface CertificatesTable {
+  id: string;
+  serial: string;
+  account_id: string;
+  order_id: string;
+  pem: string;
+  issuer_name: string;
+  not_before: number;
+  not_after: number;
+  revoked_at: number | null;
+  revoked_reason: number | null;
+}
+
+export interface SerialsTable {
+  serial: string;
+  account_id: string;
+  created_at: number;
+  expires: number;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  orders: OrdersTable;
+  authorizations: AuthorizationsTable;
+  order_authorizations: OrderAuthorizationsTable;
+  challenges: ChallengesTable;
+  certificates: CertificatesTable;
+  serials: SerialsTable;
+}

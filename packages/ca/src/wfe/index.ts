@@ -1,0 +1,451 @@
+// Web front end: the ACME HTTP API (RFC 8555 §7) on fastify. It authenticates requests (JWS, nonce, url, account),
+// shapes JSON and headers, and leaves every decision to the RA.
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { Logger } from 'pino';
+import {
+  AcmeProblem,
+  type Account,
+  type Authorization,
+  type Challenge,
+  type Order,
+} from '../core/index.js';
+import type { RegistrationAuthority } from '../ra/index.js';
+import {
+  AccountKeyCache,
+  decodePayload,
+  importAccountJwk,
+  parseJws,
+  verifyExternalAccountBinding,
+  verifySignature,
+  type VerificationKey,
+} from './jws.js';
+import { NonceService } from './nonces.js';
+
+export interface WfeOptions {
+  ra: RegistrationAuthority;
+  https: { key: string; cert: string };
+  logger: Logger;
+  meta: {
+    termsOfService?: string;
+    website?: string;
+    caaIdentities?: string[];
+  };
+  externalAccountBinding?: { required: boolean; keys: Record<string, string> };
+}
+
+const ORDERS_PAGE = 100;
+
+type AuthMode = 'kid' | 'jwk' | 'either';
+
+interface Authenticated {
+  payload: unknown;
+  account?: Account;
+  jwk?: JWK;
+  thumbprint?: string;
+  url: string;
+}
+
+const paths = {
+  directory: '/directory',
+  newNonce: '/acme/new-nonce',
+  newAccount: '/acme/new-acct',
+  newOrder: '/acme/new-order',
+  revokeCert: '/acme/revoke-cert',
+  keyChange: '/acme/key-change',
+  account: (id: string) => `/acme/acct/${id}`,
+  orders: (id: string) => `/acme/acct/${id}/orders`,
+  order: (id: string) => `/acme/order/${id}`,
+  finalize: (id: string) => `/acme/order/${id}/finalize`,
+  authz: (id: string) => `/acme/authz/${id}`,
+  challenge: (authzId: string, id: string) => `/acme/chall/${authzId}/${id}`,
+  certificate: (id: string, alternate?: number) => (alternate ? `/acme/cert/${id}/${alternate}` : `/acme/cert/${id}`),
+  issuer: (name: string) => `/acme/issuer/${name}`,
+};
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function buildWfe(options: WfeOptions) {
+  const { ra } = options;
+  const nonces = new NonceService();
+  const keyCache = new AccountKeyCache();
+  const app = Fastify({
+    https: { key: options.https.key, cert: options.https.cert },
+    loggerInstance: options.logger,
+    bodyLimit: 256 * 1024,
+    keepAliveTimeout: 30_000,
+  });
+
+  const origin = (request: FastifyRequest): string => `https://${request.headers.host ?? `${request.hostname}`}`;
+  const requestUrl = (request: FastifyRequest): string => origin(request) + request.url;
+  const accountUrl = (request: FastifyRequest, id: string) => origin(request) + paths.account(id);
+
+  app.addContentTypeParser('application/jose+json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new AcmeProblem('malformed', 'the request body is not valid JSON'), undefined);
+    }
+  });
+
+  // Every response names the directory; every POST response carries a fresh nonce (RFC 8555 §6.5).
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('Link', mergeLinks(reply.getHeader('Link'), `<${origin(request)}${paths.directory}>;rel="index"`));
+    if (request.method === 'POST') reply.header('Replay-Nonce', nonces.issue());
+    reply.header('Cache-Control', reply.getHeader('Cache-Control') ?? 'no-store');
+    return payload;
+  });
+
+  const sendProblem = (reply: FastifyReply, problem: AcmeProblem) => {
+    for (const [name, value] of Object.entries(problem.headers ?? {})) reply.header(name, value);
+    return reply.code(problem.status).type('application/problem+json').send(problem.toDocument());
+  };
+
+  app.setErrorHandler((error: any, request, reply) => {
+    if (error instanceof AcmeProblem) return sendProblem(reply, error);
+    const status = typeof error?.statusCode === 'number' ? error.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      const detail = error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? 'ACME requests must have Content-Type: application/jose+json'
+        : String(error.message ?? 'bad request');
+      return sendProblem(reply, new AcmeProblem('malformed', detail, { status }));
+    }
+    request.log.error({ err: error, url: request.url }, 'internal error');
+    return sendProblem(reply, new AcmeProblem('serverInternal', 'the server hit an internal error; please retry'));
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new AcmeProblem('malformed', `no ACME resource at ${request.method} ${request.url}`, { status: 404 })),
+  );
+
+  async function authenticate(request: FastifyRequest, mode: AuthMode, url = requestUrl(request)): Promise<Authenticated> {
+    const { header, jws } = parseJws(request.body);
+    const alg = header.alg!;
+    let account: Account | undefined;
+    let key: VerificationKey;
+    let jwk: JWK | undefined;
+    let thumbprint: string | undefined;
+    if (header.kid !== undefined) {
+      if (mode === 'jwk') throw new AcmeProblem('malformed', 'this resource needs a "jwk" header, not "kid"');
+      const prefix = origin(request) + '/acme/acct/';
+      if (typeof header.kid !== 'string' || !header.kid.startsWith(prefix)) {
+        throw new AcmeProblem('malformed', `"kid" must be an account URL of this server (${prefix}...)`);
+      }
+      account = await ra.getAccount(header.kid.slice(prefix.length));
+      if (!account) throw new AcmeProblem('accountDoesNotExist', `no account exists at ${header.kid}`);
+      key = await keyCache.get(account, alg);
+    } else {
+      if (mode === 'kid') throw new AcmeProblem('malformed', 'this resource needs a "kid" header (the account URL), not "jwk"');
+      ({ key, jwk, thumbprint } = await importAccountJwk(header.jwk, alg));
+    }
+    const payloadBytes = await verifySignature(jws, key, alg);
+    if (typeof header.nonce !== 'string' || !nonces.redeem(header.nonce)) {
+      throw new AcmeProblem('badNonce', 'the nonce is unknown, expired or already used; retry with the fresh Replay-Nonce');
+    }
+    if (header.url !== url) {
+      throw new AcmeProblem('unauthorized', `the JWS "url" (${JSON.stringify(header.url)}) is not the request URL (${url})`);
+    }
+    if (account && account.status !== 'valid') {
+      throw new AcmeProblem('unauthorized', `the account is ${account.status}`);
+    }
+    return { payload: decodePayload(payloadBytes), account, jwk, thumbprint, url };
+  }
+
+  const requirePostAsGet = (auth: Authenticated) => {
+    if (auth.payload !== undefined) throw new AcmeProblem('malformed', 'this resource is fetched with POST-as-GET (an empty payload)');
+  };
+
+  const accountJson = (request: FastifyRequest, account: Account) => ({
+    status: account.status,
+    contact: account.contact,
+    termsOfServiceAgreed: account.termsAgreed,
+    orders: origin(request) + paths.orders(account.id),
+    key: account.jwk,
+  });
+
+  const orderJson = (request: FastifyRequest, order: Order) => {
+    const base = origin(request);
+    const json: Record<string, unknown> = {
+      status: order.status,
+      expires: iso(order.expires),
+      identifiers: order.identifiers,
+      authorizations: order.authzIds.map((id) => base + paths.authz(id)),
+      finalize: base + paths.finalize(order.id),
+    };
+    if (order.notBefore !== undefined) json.notBefore = iso(order.notBefore);
+    if (order.notAfter !== undefined) json.notAfter = iso(order.notAfter);
+    if (order.error) json.error = order.error;
+    if (order.certificateId) json.certificate = base + paths.certificate(order.certificateId);
+    return json;
+  };
+
+  const challengeJson = (request: FastifyRequest, authz: Authorization, challenge: Challenge) => {
+    const json: Record<string, unknown> = {
+      type: challenge.type,
+      url: origin(request) + paths.challenge(authz.id, challenge.id),
+      status: challenge.status,
+      token: authz.token,
+    };
+    if (challenge.validatedAt !== undefined) json.validated = iso(challenge.validatedAt);
+    if (challenge.error) json.error = challenge.error;
+    if (challenge.validationRecords) json.validationRecord = challenge.validationRecords;
+    return json;
+  };
+
+  const authzJson = (request: FastifyRequest, authz: Authorization) => {
+    const json: Record<string, unknown> = {
+      identifier: authz.identifier,
+      status: authz.status,
+      expires: iso(authz.expires),
+      challenges: authz.challenges.map((c) => challengeJson(request, authz, c)),
+    };
+    if (authz.wildcard) json.wildcard = true;
+    return json;
+  };
+
+  const ownedBy = <T extends { accountId: string }>(thing: T | undefined, account: Account | undefined, what: string): T => {
+    if (!thing) throw new AcmeProblem('malformed', `no such ${what}`, { status: 404 });
+    if (!account || thing.accountId !== account.id) {
+      throw new AcmeProblem('unauthorized', `this ${what} belongs to another account`);
+    }
+    return thing;
+  };
+
+  const retryAfterIfProcessing = (reply: FastifyReply, status: string) => {
+    if (status === 'processing') reply.header('Retry-After', '1');
+  };
+
+  // ---- directory and nonces ----
+
+  app.get(paths.directory, async (request) => {
+    const base = origin(request);
+    const meta: Record<string, unknown> = {};
+    if (options.meta.termsOfService) meta.termsOfService = options.meta.termsOfService;
+    if (options.meta.website) meta.website = options.meta.website;
+    if (options.meta.caaIdentities) meta.caaIdentities = options.meta.caaIdentities;
+    if (options.externalAccountBinding) meta.externalAccountRequired = options.externalAccountBinding.required;
+    return {
+      newNonce: base + paths.newNonce,
+      newAccount: base + paths.newAccount,
+      newOrder: base + paths.newOrder,
+      revokeCert: base + paths.revokeCert,
+      keyChange: base + paths.keyChange,
+      meta,
+    };
+  });
+
+  app.route({
+    method: 'HEAD',
+    url: paths.newNonce,
+    handler: async (_request, reply) => reply.header('Replay-Nonce', nonces.issue()).code(200).send(),
+  });
+  app.route({
+    method: 'GET',
+    url: paths.newNonce,
+    exposeHeadRoute: false,
+    handler: async (_request, reply) => reply.header('Replay-Nonce', nonces.issue()).code(204).send(),
+  });
+
+  // ---- accounts ----
+
+  app.post(paths.newAccount, async (request, reply) => {
+    const auth = await authenticate(request, 'jwk');
+    const payload = (auth.payload ?? {}) as Record<string, unknown>;
+    if (auth.payload === undefined) throw new AcmeProblem('malformed', 'newAccount needs a JSON payload');
+    const existing = await ra.findAccountByKey(auth.thumbprint!);
+    if (existing) {
+      return reply.code(200).header('Location', accountUrl(request, existing.id)).send(accountJson(request, existing));
+    }
+    if (payload.onlyReturnExisting === true) {
+      throw new AcmeProblem('accountDoesNotExist', 'no account exists for this key (onlyReturnExisting)');
+    }
+    let eab: Record<string, unknown> | undefined;
+    if (options.externalAccountBinding) {
+      if (payload.externalAccountBinding !== undefined) {
+        const kid = await verifyExternalAccountBinding(payload.externalAccountBinding, auth.jwk!, auth.url, options.externalAccountBinding.keys);
+        eab = { kid };
+      } else if (options.externalAccountBinding.required) {
+        throw new AcmeProblem('externalAccountRequired', 'this CA requires an External Account Binding on newAccount');
+      }
+    }
+    if (payload.termsOfServiceAgreed !== undefined && typeof payload.termsOfServiceAgreed !== 'boolean') {
+      throw new AcmeProblem('malformed', 'termsOfServiceAgreed must be a boolean');
+    }
+    const { account, created } = await ra.newAccount({
+      jwk: auth.jwk!,
+      thumbprint: auth.thumbprint!,
+      contact: payload.contact,
+      termsAgreed: payload.termsOfServiceAgreed === true,
+      externalAccountBinding: eab,
+    });
+    return reply.code(created ? 201 : 200).header('Location', accountUrl(request, account.id)).send(accountJson(request, account));
+  });
+
+  app.post<{ Params: { id: string } }>('/acme/acct/:id', async (request, reply) => {
+    const auth = await authenticate(request, 'kid');
+    if (auth.account!.id !== request.params.id) throw new AcmeProblem('unauthorized', 'the "kid" is not this account');
+    let account = auth.account!;
+    const payload = auth.payload as Record<string, unknown> | undefined;
+    if (payload && Object.keys(payload).length > 0) {
+      account = await ra.updateAccount(account, payload);
+    }
+    return reply.header('Location', accountUrl(request, account.id)).send(accountJson(request, account));
+  });
+
+  app.post<{ Params: { id: string }; Querystring: { cursor?: string } }>('/acme/acct/:id/orders', async (request, reply) => {
+    const auth = await authenticate(request, 'kid');
+    requirePostAsGet(auth);
+    if (auth.account!.id !== request.params.id) throw new AcmeProblem('unauthorized', 'the orders list belongs to another account');
+    let cursor: { createdAt: number; id: string } | undefined;
+    if (request.query.cursor) {
+      const [createdAt, id] = request.query.cursor.split('.');
+      if (!createdAt || !id || !/^\d+$/.test(createdAt)) throw new AcmeProblem('malformed', 'bad cursor');
+      cursor = { createdAt: Number(createdAt), id };
+    }
+    const page = await ra.listOrders(auth.account!.id, ORDERS_PAGE + 1, cursor);
+    const base = origin(request);
+    if (page.length > ORDERS_PAGE) {
+      const last = page[ORDERS_PAGE - 1]!;
+      reply.header('Link', `<${base}${paths.orders(auth.account!.id)}?cursor=${last.createdAt}.${last.id}>;rel="next"`);
+    }
+    return { orders: page.slice(0, ORDERS_PAGE).map((o) => base + paths.order(o.id)) };
+  });
+
+  app.post(paths.keyChange, async (request, reply) => {
+    const auth = await authenticate(request, 'kid');
+    const account = auth.account!;
+    const inner = parseJws((auth.payload as Record<string, unknown> | undefined) ?? null);
+    if (inner.header.jwk === undefined || inner.header.kid !== undefined) {
+      throw new AcmeProblem('malformed', 'the inner keyChange JWS must carry the new key as "jwk"');
+    }
+    if (inner.header.url !== auth.url) throw new AcmeProblem('malformed', 'the inner JWS "url" must equal the outer one');
+    if (inner.header.nonce !== undefined) throw new AcmeProblem('malformed', 'the inner JWS must not carry a nonce');
+    const newKey = await importAccountJwk(inner.header.jwk, inner.header.alg!);
+    const innerPayload = decodePayload(await verifySignature(inner.jws, newKey.key, inner.header.alg!)) as Record<string, unknown> | undefined;
+    if (!innerPayload || innerPayload.account !== accountUrl(request, account.id)) {
+      throw new AcmeProblem('malformed', 'the inner payload "account" must be the URL of the requesting account');
+    }
+    const oldThumbprint = await calculateJwkThumbprint(innerPayload.oldKey as JWK, 'sha256').catch(() => '');
+    if (oldThumbprint !== account.thumbprint) throw new AcmeProblem('unauthorized', 'the inner payload "oldKey" is not the current account key');
+    const result = await ra.changeKey(account, newKey.jwk);
+    if ('conflictAccountId' in result) {
+      const problem = new AcmeProblem('malformed', 'the new key is already used by another account', { status: 409 });
+      problem.headers = { Location: accountUrl(request, result.conflictAccountId) };
+      throw problem;
+    }
+    return reply.header('Location', accountUrl(request, account.id)).send(accountJson(request, result.account));
+  });
+
+  // ---- orders ----
+
+  app.post(paths.newOrder, async (request, reply) => {
+    const auth = await authenticate(request, 'kid');
+    const payload = auth.payload as Record<string, unknown> | undefined;
+    if (!payload) throw new AcmeProblem('malformed', 'newOrder needs a JSON payload with "identifiers"');
+    const order = await ra.newOrder(auth.account!, payload as { identifiers: unknown });
+    return reply.code(201).header('Location', origin(request) + paths.order(order.id)).send(orderJson(request, order));
+  });
+
+  app.post<{ Params: { id: string } }>('/acme/order/:id', async (request, reply) => {
+    const auth = await authenticate(request, 'kid');
+    requirePostAsGet(auth);
+    const order = ownedBy(await ra.getOrder(request.params.id), auth.account, 'order');
+    retryAfterIfProcessing(reply, order.status);
+    return orderJson(request, order);
+  });
+
+  app.post<{ Params: { id: string } }>('/acme/order/:id/finalize', async (request, reply) => {
+    const auth = await authenticate(request, 'kid');
+    const order = ownedBy(await ra.getOrder(request.params.id), auth.account, 'order');
+    const payload = auth.payload as Record<string, unknown> | undefined;
+    if (!payload) throw new AcmeProblem('malformed', 'finalize needs a JSON payload with "csr"');
+    const finalized = await ra.finalizeOrder(auth.account!, order, payload.csr);
+    retryAfterIfProcessing(reply, finalized.status);
+    return reply.header('Location', origin(request) + paths.order(order.id)).send(orderJson(request, finalized));
+  });
+
+  // ---- authorizations and challenges ----
+
+  app.post<{ Params: { id: string } }>('/acme/authz/:id', async (request, reply) => {
+    const auth = await authenticate(request, 'kid');
+    let authz = ownedBy(await ra.getAuthorization(request.params.id), auth.account, 'authorization');
+    const payload = auth.payload as Record<string, unknown> | undefined;
+    if (payload !== undefined) {
+      if (payload.status !== 'deactivated' || Object.keys(payload).length !== 1) {
+        throw new AcmeProblem('malformed', 'the only update to an authorization is {"status": "deactivated"}');
+      }
+      authz = await ra.deactivateAuthorization(authz);
+    }
+    if (authz.challenges.some((c) => c.status === 'processing')) reply.header('Retry-After', '1');
+    return authzJson(request, authz);
+  });
+
+  app.post<{ Params: { authzId: string; id: string } }>('/acme/chall/:authzId/:id', async (request, reply) => {
+    const auth = await authenticate(request, 'kid');
+    let authz = ownedBy(await ra.getAuthorization(request.params.authzId), auth.account, 'authorization');
+    if (!authz.challenges.some((c) => c.id === request.params.id)) throw new AcmeProblem('malformed', 'no such challenge', { status: 404 });
+    if (auth.payload !== undefined) {
+      // RFC 8555 §7.5.1: the response is an empty object; anything else is not understood.
+      if (Object.keys(auth.payload as object).length !== 0) throw new AcmeProblem('malformed', 'a challenge response payload must be {}');
+      authz = await ra.respondToChallenge(auth.account!, authz, request.params.id);
+    }
+    const challenge = authz.challenges.find((c) => c.id === request.params.id)!;
+    reply.header('Link', `<${origin(request)}${paths.authz(authz.id)}>;rel="up"`);
+    retryAfterIfProcessing(reply, challenge.status);
+    return challengeJson(request, authz, challenge);
+  });
+
+  // ---- certificates ----
+
+  const sendCertificate = async (request: FastifyRequest<{ Params: { id: string; alt?: string } }>, reply: FastifyReply) => {
+    const record = await ra.getCertificate(request.params.id);
+    if (!record) throw new AcmeProblem('malformed', 'no such certificate', { status: 404 });
+    const chains = ra.chainsFor(record);
+    const index = request.params.alt === undefined ? 0 : Number(request.params.alt);
+    if (!Number.isInteger(index) || index < 0 || index >= chains.length) throw new AcmeProblem('malformed', 'no such alternate chain', { status: 404 });
+    const base = origin(request);
+    const links = [`<${base}${paths.issuer(record.issuerName)}>;rel="up"`];
+    for (let i = 0; i < chains.length; i++) {
+      if (i !== index) links.push(`<${base}${paths.certificate(record.id, i)}>;rel="alternate"`);
+    }
+    reply.header('Link', links.join(', '));
+    return reply.type('application/pem-certificate-chain').send(chains[index]);
+  };
+
+  for (const url of ['/acme/cert/:id', '/acme/cert/:id/:alt']) {
+    app.post<{ Params: { id: string; alt?: string } }>(url, async (request, reply) => {
+      requirePostAsGet(await authenticate(request, 'kid'));
+      return sendCertificate(request, reply);
+    });
+  }
+
+  app.get<{ Params: { name: string } }>('/acme/issuer/:name', async (request, reply) => {
+    const chain = ra.issuerChain(request.params.name);
+    if (!chain) throw new AcmeProblem('malformed', 'no such issuer', { status: 404 });
+    return reply.type('application/pem-certificate-chain').send(chain.intermediate.pem);
+  });
+
+  app.post(paths.revokeCert, async (request, reply) => {
+    const auth = await authenticate(request, 'either');
+    const payload = auth.payload as Record<string, unknown> | undefined;
+    if (!payload || typeof payload.certificate !== 'string' || !/^[A-Za-z0-9_-]+$/.test(payload.certificate)) {
+      throw new AcmeProblem('malformed', 'revokeCert needs "certificate": the base64url DER of the certificate');
+    }
+    await ra.revokeCertificate({
+      certDer: Buffer.from(payload.certificate, 'base64url'),
+      reason: payload.reason,
+      account: auth.account,
+      signerJwk: auth.jwk,
+    });
+    return reply.code(200).send();
+  });
+
+  return app;
+}
+
+function mergeLinks(existing: unknown, link: string): string {
+  if (!existing) return link;
+  return `${Array.isArray(existing) ? existing.join(', ') : String(existing)}, ${link}`;
+}

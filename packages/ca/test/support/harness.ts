@@ -1,0 +1,60 @@
+// Starts a real CA on loopback (port 0, fresh data directory), a DNS server (pebble-challtestsrv) that answers
+// 127.0.0.1 for every name, and an http-01 responder the VA is pointed at.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCa, type CaConfigInput, type RunningCa } from '../../src/index.js';
+import { startChallTestSrv, type ChallTestSrv } from '../va/challtestsrv.js';
+import { AcmeTestClient, Http01Responder, type AccountKey } from './acme.js';
+
+export interface Harness {
+  ca: RunningCa;
+  dns: ChallTestSrv;
+  responder: Http01Responder;
+  dataDir: string;
+  config: CaConfigInput;
+  client(key?: AccountKey): Promise<AcmeTestClient>;
+  /** Restarts the CA on the same data directory (and port). */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(overrides: { acme?: CaConfigInput['acme']; issuance?: CaConfigInput['issuance']; dataDir?: string } = {}): Promise<Harness> {
+  const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'cobble-ca-')));
+  const dns = await startChallTestSrv();
+  const responder = await Http01Responder.start();
+  const config: CaConfigInput = {
+    dataDir,
+    listen: { host: '127.0.0.1', port: 0, httpPort: 0 },
+    va: { httpPort: responder.port, tlsPort: 443, dnsServer: dns.dnsServer, timeoutMs: 5000 },
+    acme: overrides.acme,
+    issuance: overrides.issuance,
+    log: { level: 'error' },
+  };
+  const clients: AcmeTestClient[] = [];
+  const harness: Harness = {
+    ca: await startCa(config),
+    dns,
+    responder,
+    dataDir,
+    config,
+    async client(key) {
+      const client = await AcmeTestClient.create(harness.ca.directoryUrl, harness.ca.trustBundlePath, key);
+      clients.push(client);
+      return client;
+    },
+    async restart() {
+      const port = harness.ca.port;
+      await harness.ca.close();
+      harness.ca = await startCa({ ...config, listen: { host: '127.0.0.1', port, httpPort: 0 } });
+    },
+    async close() {
+      clients.forEach((c) => c.close());
+      await harness.ca.close();
+      await responder.close();
+      await dns.close();
+      if (!overrides.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
