@@ -82,6 +82,8 @@ export function buildWfe(options: WfeOptions) {
   const requestUrl = (request: FastifyRequest): string => origin(request) + request.url;
   const accountUrl = (request: FastifyRequest, id: string) => origin(request) + paths.account(id);
 
+  // ACME bodies are application/jose+json only (RFC 8555 §6.2); without other parsers fastify answers 415.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/jose+json', { parseAs: 'string' }, (_request, body, done) => {
     try {
       done(null, JSON.parse(body as string));
