@@ -244,6 +244,259 @@ function mul64(out: Uint32Array, oi: number, a: Uint32Array, ai: number, b: Uint
 }
 
 
+
+/** Column sums of a lazily reduced dot product (16-bit positions). */
+const TD = new Float64Array(24);
+
+/**
+ * Reduce sum_k TD[k] * 2^(16k) (k < n) + h * 2^(16n) modulo p, where 2^(16*low) = fac * 2^(16*(low - shift)) - 1
+ * (Field128: low 8, shift 4, fac 28; Field64: low 4, shift 2, fac 1). Slow path, once per dot product.
+ */
+function reduceWideGeneric(out: Uint32Array, o: number, n: number, h: number, low: number, shift: number, fac: number, words: number, modulus: Uint32Array): void {
+  let len = n;
+  while (h > 0) {
+    const q = Math.floor(h / 65536);
+    TD[len++] = h - q * 65536;
+    h = q;
+  }
+  for (;;) {
+    let top = false;
+    for (let k = low; k < len; k++) if (TD[k] !== 0) top = true;
+    if (!top) break;
+    for (let k = len - 1; k >= low; k--) {
+      const x = TD[k]!;
+      if (x === 0) continue;
+      TD[k] = 0;
+      TD[k - low] = TD[k - low]! - x;
+      TD[k - shift] = TD[k - shift]! + fac * x;
+    }
+    let carry = 0;
+    for (let k = 0; k < len; k++) {
+      const c = TD[k]! + carry;
+      carry = Math.floor(c / 65536);
+      TD[k] = c - carry * 65536;
+    }
+    while (carry > 0) {
+      const q = Math.floor(carry / 65536);
+      TD[len++] = carry - q * 65536;
+      carry = q;
+    }
+  }
+  // value < 2^(16*low) < 2p: one conditional subtraction
+  for (let k = 0; k < words; k++) out[o + k] = TD[2 * k]! + TD[2 * k + 1]! * 65536;
+  let ge = true;
+  for (let k = words - 1; k >= 0; k--) {
+    if (out[o + k] !== modulus[k]) {
+      ge = out[o + k]! > modulus[k]!;
+      break;
+    }
+  }
+  if (ge) {
+    let borrow = 0;
+    for (let k = 0; k < words; k++) {
+      let d = out[o + k]! - modulus[k]! - borrow;
+      borrow = d < 0 ? 1 : 0;
+      if (borrow) d += TWO32;
+      out[o + k] = d;
+    }
+  }
+  TD.fill(0);
+}
+
+const P128 = Uint32Array.of(1, 0, 0xffffffe4, 0xffffffff);
+const P64 = Uint32Array.of(1, 0xffffffff);
+
+function reduceWide128(out: Uint32Array, o: number, h: number): void {
+  reduceWideGeneric(out, o, 15, h, 8, 4, 28, 4, P128);
+}
+
+function reduceWide64(out: Uint32Array, o: number, h: number): void {
+  reduceWideGeneric(out, o, 7, h, 4, 2, 1, 2, P64);
+}
+
+/** out[oi] = sum_i a[aOff + i] * b[bOff + i]: products accumulate unreduced in 16-bit columns (exact in doubles), one reduction at the end. */
+function dot128(a: Uint32Array, aOff: number, b: Uint32Array, bOff: number, n: number, out: Uint32Array, oi: number): void {
+  if (n > 200000) throw new RangeError('dot: vector too long for lazy reduction');
+  let c0 = 0;
+  let c1 = 0;
+  let c2 = 0;
+  let c3 = 0;
+  let c4 = 0;
+  let c5 = 0;
+  let c6 = 0;
+  let c7 = 0;
+  let c8 = 0;
+  let c9 = 0;
+  let c10 = 0;
+  let c11 = 0;
+  let c12 = 0;
+  let c13 = 0;
+  let c14 = 0;
+  for (let i = 0; i < n; i++) {
+    const ao = (aOff + i) * 4, bo = (bOff + i) * 4;
+    const aw0 = a[ao + 0]!, bw0 = b[bo + 0]!;
+    const aw1 = a[ao + 1]!, bw1 = b[bo + 1]!;
+    const aw2 = a[ao + 2]!, bw2 = b[bo + 2]!;
+    const aw3 = a[ao + 3]!, bw3 = b[bo + 3]!;
+    const a0 = aw0 & 0xffff;
+    const a1 = aw0 >>> 16;
+    const a2 = aw1 & 0xffff;
+    const a3 = aw1 >>> 16;
+    const a4 = aw2 & 0xffff;
+    const a5 = aw2 >>> 16;
+    const a6 = aw3 & 0xffff;
+    const a7 = aw3 >>> 16;
+    const b0 = bw0 & 0xffff;
+    const b1 = bw0 >>> 16;
+    const b2 = bw1 & 0xffff;
+    const b3 = bw1 >>> 16;
+    const b4 = bw2 & 0xffff;
+    const b5 = bw2 >>> 16;
+    const b6 = bw3 & 0xffff;
+    const b7 = bw3 >>> 16;
+    c0 += a0 * b0;
+    c1 += a0 * b1 + a1 * b0;
+    c2 += a0 * b2 + a1 * b1 + a2 * b0;
+    c3 += a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0;
+    c4 += a0 * b4 + a1 * b3 + a2 * b2 + a3 * b1 + a4 * b0;
+    c5 += a0 * b5 + a1 * b4 + a2 * b3 + a3 * b2 + a4 * b1 + a5 * b0;
+    c6 += a0 * b6 + a1 * b5 + a2 * b4 + a3 * b3 + a4 * b2 + a5 * b1 + a6 * b0;
+    c7 += a0 * b7 + a1 * b6 + a2 * b5 + a3 * b4 + a4 * b3 + a5 * b2 + a6 * b1 + a7 * b0;
+    c8 += a1 * b7 + a2 * b6 + a3 * b5 + a4 * b4 + a5 * b3 + a6 * b2 + a7 * b1;
+    c9 += a2 * b7 + a3 * b6 + a4 * b5 + a5 * b4 + a6 * b3 + a7 * b2;
+    c10 += a3 * b7 + a4 * b6 + a5 * b5 + a6 * b4 + a7 * b3;
+    c11 += a4 * b7 + a5 * b6 + a6 * b5 + a7 * b4;
+    c12 += a5 * b7 + a6 * b6 + a7 * b5;
+    c13 += a6 * b7 + a7 * b6;
+    c14 += a7 * b7;
+  }
+  let h = 0;
+  let c = 0;
+  c = c0 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[0] = c;
+  c = c1 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[1] = c;
+  c = c2 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[2] = c;
+  c = c3 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[3] = c;
+  c = c4 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[4] = c;
+  c = c5 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[5] = c;
+  c = c6 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[6] = c;
+  c = c7 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[7] = c;
+  c = c8 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[8] = c;
+  c = c9 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[9] = c;
+  c = c10 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[10] = c;
+  c = c11 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[11] = c;
+  c = c12 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[12] = c;
+  c = c13 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[13] = c;
+  c = c14 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[14] = c;
+  reduceWide128(out, oi * 4, h);
+}
+/** out[oi] = sum_i a[aOff + i] * b[bOff + i]: products accumulate unreduced in 16-bit columns (exact in doubles), one reduction at the end. */
+function dot64(a: Uint32Array, aOff: number, b: Uint32Array, bOff: number, n: number, out: Uint32Array, oi: number): void {
+  if (n > 200000) throw new RangeError('dot: vector too long for lazy reduction');
+  let c0 = 0;
+  let c1 = 0;
+  let c2 = 0;
+  let c3 = 0;
+  let c4 = 0;
+  let c5 = 0;
+  let c6 = 0;
+  for (let i = 0; i < n; i++) {
+    const ao = (aOff + i) * 2, bo = (bOff + i) * 2;
+    const aw0 = a[ao + 0]!, bw0 = b[bo + 0]!;
+    const aw1 = a[ao + 1]!, bw1 = b[bo + 1]!;
+    const a0 = aw0 & 0xffff;
+    const a1 = aw0 >>> 16;
+    const a2 = aw1 & 0xffff;
+    const a3 = aw1 >>> 16;
+    const b0 = bw0 & 0xffff;
+    const b1 = bw0 >>> 16;
+    const b2 = bw1 & 0xffff;
+    const b3 = bw1 >>> 16;
+    c0 += a0 * b0;
+    c1 += a0 * b1 + a1 * b0;
+    c2 += a0 * b2 + a1 * b1 + a2 * b0;
+    c3 += a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0;
+    c4 += a1 * b3 + a2 * b2 + a3 * b1;
+    c5 += a2 * b3 + a3 * b2;
+    c6 += a3 * b3;
+  }
+  let h = 0;
+  let c = 0;
+  c = c0 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[0] = c;
+  c = c1 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[1] = c;
+  c = c2 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[2] = c;
+  c = c3 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[3] = c;
+  c = c4 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[4] = c;
+  c = c5 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[5] = c;
+  c = c6 + h;
+  h = Math.floor(c / 65536);
+  c -= h * 65536;
+  TD[6] = c;
+  reduceWide64(out, oi * 2, h);
+}
+
 function add128(out: Uint32Array, oi: number, a: Uint32Array, ai: number, b: Uint32Array, bi: number): void {
   const ao = ai * 4, bo = bi * 4, o = oi * 4;
   let s0 = a[ao]! + b[bo]!;
@@ -355,6 +608,8 @@ function sub64(out: Uint32Array, oi: number, a: Uint32Array, ai: number, b: Uint
   out[o + 1] = hi;
 }
 
+export type DotOp = (a: Uint32Array, aOff: number, b: Uint32Array, bOff: number, n: number, out: Uint32Array, oi: number) => void;
+
 export type FieldOp = (out: Uint32Array, oi: number, a: Uint32Array, ai: number, b: Uint32Array, bi: number) => void;
 
 export interface NttTables {
@@ -377,6 +632,8 @@ export class Field {
   readonly mul: FieldOp;
   readonly add: FieldOp;
   readonly sub: FieldOp;
+  /** out[oi] = sum_{i<n} a[aOff+i] * b[bOff+i], reduced once. */
+  readonly dot: DotOp;
   private readonly generator: bigint;
   private readonly genOrderLog2: number;
   private readonly nttCache = new Map<number, NttTables>();
@@ -398,6 +655,7 @@ export class Field {
     this.mul = words === 2 ? mul64 : mul128;
     this.add = words === 2 ? add64 : add128;
     this.sub = words === 2 ? sub64 : sub128;
+    this.dot = words === 2 ? dot64 : dot128;
     this.generator = modPow(7n, generatorExp, modulus);
     this.genOrderLog2 = genOrderLog2;
     this.modulusWords = new Uint32Array(words);
@@ -442,7 +700,9 @@ export class Field {
 
   copy(out: Uint32Array, oi: number, a: Uint32Array, ai: number): void {
     const w = this.words;
-    out.set(a.subarray(ai * w, ai * w + w), oi * w);
+    const o = oi * w;
+    const s = ai * w;
+    for (let k = 0; k < w; k++) out[o + k] = a[s + k]!;
   }
 
   isZero(a: Uint32Array, i: number): boolean {

@@ -147,13 +147,7 @@ export function lagrangeWeights(f: Field, n: number, x: Uint32Array, xi: number)
 
 /** sum_i a[aOff + i] * b[i] for i < n, into out[oi]. */
 export function dot(f: Field, a: Uint32Array, aOff: number, b: Uint32Array, n: number, out: Uint32Array, oi: number): void {
-  const acc = TMP2;
-  acc.fill(0);
-  for (let i = 0; i < n; i++) {
-    f.mul(TMP, 0, a, aOff + i, b, i);
-    f.add(acc, 0, acc, 0, TMP, 0);
-  }
-  f.copy(out, oi, acc, 0);
+  f.dot(a, aOff, b, 0, n, out, oi);
 }
 
 export class Flp<M, R> {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Field } from './field.js';
 import { type Circuit, Flp, FlpError } from './flp.js';
 import { MeasurementError } from './circuits.js';
-import { type Generation, XofTurboShake128, seedSizeOf } from './xof.js';
+import { type Generation, seedSizeOf, xofBytes, xofVec } from './xof.js';
 
 /** Verification failure, malformed message or invalid measurement. */
 export class VdafError extends Error {
@@ -116,36 +116,40 @@ export class Prio3<M, R> {
     return d;
   }
 
-  private xof(seed: Uint8Array, usage: number, ctx: Uint8Array, ...binder: Uint8Array[]): XofTurboShake128 {
-    return new XofTurboShake128(this.generation, seed, this.dst(usage, ctx), ...binder);
+  private vec(seed: Uint8Array, usage: number, ctx: Uint8Array, binder: readonly Uint8Array[], length: number): Uint32Array {
+    return xofVec(this.generation, this.field, seed, this.dst(usage, ctx), binder, length);
+  }
+
+  private seed(seed: Uint8Array, usage: number, ctx: Uint8Array, binder: readonly Uint8Array[]): Uint8Array {
+    return xofBytes(this.generation, seed, this.dst(usage, ctx), binder, this.seedSize);
   }
 
   private helperMeasShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): Uint32Array {
-    return this.xof(seed, USAGE_MEAS_SHARE, ctx, Uint8Array.of(aggId)).nextVec(this.field, this.flp.measLen);
+    return this.vec(seed, USAGE_MEAS_SHARE, ctx, [Uint8Array.of(aggId)], this.flp.measLen);
   }
 
   private helperProofsShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): Uint32Array {
-    return this.xof(seed, USAGE_PROOF_SHARE, ctx, Uint8Array.of(this.proofs, aggId)).nextVec(this.field, this.flp.proofLen * this.proofs);
+    return this.vec(seed, USAGE_PROOF_SHARE, ctx, [Uint8Array.of(this.proofs, aggId)], this.flp.proofLen * this.proofs);
   }
 
   private jointRandPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, measShare: Uint32Array, nonce: Uint8Array): Uint8Array {
-    return this.xof(blind, USAGE_JOINT_RAND_PART, ctx, Uint8Array.of(aggId), nonce, bytesOf(measShare)).next(this.seedSize);
+    return this.seed(blind, USAGE_JOINT_RAND_PART, ctx, [Uint8Array.of(aggId), nonce, bytesOf(measShare)]);
   }
 
   private jointRandSeed(ctx: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
-    return this.xof(new Uint8Array(this.seedSize), USAGE_JOINT_RAND_SEED, ctx, ...parts).next(this.seedSize);
+    return this.seed(new Uint8Array(this.seedSize), USAGE_JOINT_RAND_SEED, ctx, parts);
   }
 
   private jointRands(ctx: Uint8Array, seed: Uint8Array): Uint32Array {
-    return this.xof(seed, USAGE_JOINT_RANDOMNESS, ctx, Uint8Array.of(this.proofs)).nextVec(this.field, this.flp.jointRandLen * this.proofs);
+    return this.vec(seed, USAGE_JOINT_RANDOMNESS, ctx, [Uint8Array.of(this.proofs)], this.flp.jointRandLen * this.proofs);
   }
 
   private proveRands(ctx: Uint8Array, seed: Uint8Array): Uint32Array {
-    return this.xof(seed, USAGE_PROVE_RANDOMNESS, ctx, Uint8Array.of(this.proofs)).nextVec(this.field, this.flp.proveRandLen * this.proofs);
+    return this.vec(seed, USAGE_PROVE_RANDOMNESS, ctx, [Uint8Array.of(this.proofs)], this.flp.proveRandLen * this.proofs);
   }
 
   private queryRands(verifyKey: Uint8Array, ctx: Uint8Array, nonce: Uint8Array): Uint32Array {
-    return this.xof(verifyKey, USAGE_QUERY_RANDOMNESS, ctx, Uint8Array.of(this.proofs), nonce).nextVec(this.field, this.flp.queryRandLen * this.proofs);
+    return this.vec(verifyKey, USAGE_QUERY_RANDOMNESS, ctx, [Uint8Array.of(this.proofs), nonce], this.flp.queryRandLen * this.proofs);
   }
 
   shard(measurement: M, nonce: Uint8Array, rand: Uint8Array, ctx: Uint8Array = EMPTY): { publicShare: Uint8Array; inputShares: Uint8Array[] } {

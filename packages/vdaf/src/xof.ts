@@ -14,23 +14,61 @@ export function seedSizeOf(generation: Generation): number {
  * VDAF-20 feeds `len(dst) (2 bytes LE) || dst || len(seed) (1 byte) || seed || binder`.
  * The binder may be given in parts so large inputs (an encoded measurement share) are hashed without copying.
  */
+function absorbPrefix(s: TurboShake128, generation: Generation, seed: Uint8Array, dst: Uint8Array, binder: readonly Uint8Array[]): void {
+  if (generation === 'draft-08') {
+    if (dst.length > 255) throw new RangeError('XofTurboShake128: dst longer than 255 bytes');
+    s.updateByte(dst.length);
+  } else {
+    if (dst.length > 65535) throw new RangeError('XofTurboShake128: dst longer than 65535 bytes');
+    if (seed.length > 255) throw new RangeError('XofTurboShake128: seed longer than 255 bytes');
+    s.updateByte(dst.length & 0xff).updateByte(dst.length >>> 8);
+  }
+  s.update(dst);
+  if (generation !== 'draft-08') s.updateByte(seed.length);
+  s.update(seed);
+  for (const b of binder) s.update(b);
+}
+
+function squeezeVec(s: TurboShake128, field: Field, length: number): Uint32Array {
+  const w = field.words;
+  const out = field.vec(length);
+  s.readWords(out, 0, length * w);
+  // Every modulus here exceeds 2^(8*size-1), so the mask of next_vec is a no-op; only rejection remains.
+  for (let i = 0; i < length; i++) {
+    while (!field.isReduced(out, i)) {
+      out.copyWithin(i * w, (i + 1) * w);
+      s.readWords(out, (length - 1) * w, w);
+    }
+  }
+  return out;
+}
+
+// One sponge reused by the one-shot helpers below (they never interleave), which saves an allocation per
+// XOF call: Prio3Count preparation makes about ten of them.
+const shared = new TurboShake128(1);
+
+/** Xof.derive_seed-style one-shot: the first `length` output bytes. */
+export function xofBytes(generation: Generation, seed: Uint8Array, dst: Uint8Array, binder: readonly Uint8Array[], length: number): Uint8Array {
+  absorbPrefix(shared.reset(), generation, seed, dst, binder);
+  return shared.read(new Uint8Array(length));
+}
+
+/** Xof.expand_into_vec one-shot. */
+export function xofVec(generation: Generation, field: Field, seed: Uint8Array, dst: Uint8Array, binder: readonly Uint8Array[], length: number): Uint32Array {
+  absorbPrefix(shared.reset(), generation, seed, dst, binder);
+  return squeezeVec(shared, field, length);
+}
+
+/**
+ * XofTurboShake128 of either generation. VDAF-08 feeds `len(dst) (1 byte) || dst || seed || binder`;
+ * VDAF-20 feeds `len(dst) (2 bytes LE) || dst || len(seed) (1 byte) || seed || binder`.
+ * The binder may be given in parts so large inputs (an encoded measurement share) are hashed without copying.
+ */
 export class XofTurboShake128 {
   private readonly sponge = new TurboShake128(1);
 
   constructor(generation: Generation, seed: Uint8Array, dst: Uint8Array, ...binder: Uint8Array[]) {
-    const s = this.sponge;
-    if (generation === 'draft-08') {
-      if (dst.length > 255) throw new RangeError('XofTurboShake128: dst longer than 255 bytes');
-      s.updateByte(dst.length);
-    } else {
-      if (dst.length > 65535) throw new RangeError('XofTurboShake128: dst longer than 65535 bytes');
-      if (seed.length > 255) throw new RangeError('XofTurboShake128: seed longer than 255 bytes');
-      s.updateByte(dst.length & 0xff).updateByte(dst.length >>> 8);
-    }
-    s.update(dst);
-    if (generation !== 'draft-08') s.updateByte(seed.length);
-    s.update(seed);
-    for (const b of binder) s.update(b);
+    absorbPrefix(this.sponge, generation, seed, dst, binder);
   }
 
   next(length: number): Uint8Array {
@@ -39,17 +77,7 @@ export class XofTurboShake128 {
 
   /** The next `length` field elements by rejection sampling (Xof.next_vec). */
   nextVec(field: Field, length: number): Uint32Array {
-    const w = field.words;
-    const out = field.vec(length);
-    this.sponge.readWords(out, 0, length * w);
-    // Every modulus here exceeds 2^(8*size-1), so the mask of next_vec is a no-op; only rejection remains.
-    for (let i = 0; i < length; i++) {
-      while (!field.isReduced(out, i)) {
-        out.copyWithin(i * w, (i + 1) * w);
-        this.sponge.readWords(out, (length - 1) * w, w);
-      }
-    }
-    return out;
+    return squeezeVec(this.sponge, field, length);
   }
 }
 
