@@ -87,6 +87,7 @@ export interface CrossProfile extends Common {
   certificateToCrossSign: Uint8Array;
   issuerCertificate: Uint8Array;
   issuerUrl?: string;
+  ocspUrl?: string;
   crlUrl?: string;
   policies: PolicySpec[];
   /** Default: the existing certificate's EKUs; none if it has none (a root before 2025-06-15). */
