@@ -193,7 +193,7 @@ async function runConfig(ctx: Context, config: CeremonyConfig): Promise<void> {
     case 'key':
     case 'root': {
       const algorithm = keyAlgorithmOf(config.key);
-      const pubPath = planOutput(ctx, 'outputs.public-key-path', config.outputs['public-key-path']);
+      planOutput(ctx, 'outputs.public-key-path', config.outputs['public-key-path']);
       const certPath = config['ceremony-type'] === 'root' ? planOutput(ctx, 'outputs.certificate-path', config.outputs['certificate-path']) : undefined;
       const p11ConfigPath = config['ceremony-type'] === 'key' && config.outputs['pkcs11-config-path'] !== undefined
         ? planOutput(ctx, 'outputs.pkcs11-config-path', config.outputs['pkcs11-config-path']) : undefined;
