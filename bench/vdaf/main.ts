@@ -11,7 +11,6 @@ const MIN_MS = quick ? 150 : 1000;
 interface Case {
   name: string;
   cobble: Prio3<unknown, unknown>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   divviup: any;
   measurement: () => unknown;
 }

@@ -218,8 +218,9 @@ export class Prio3<M, R> {
   }
 
   /** shard() with fresh randomness (and a fresh nonce unless one is given). */
-  shardRandom(measurement: M, nonce: Uint8Array = randomBytes(this.nonceSize), ctx: Uint8Array = EMPTY): { nonce: Uint8Array; publicShare: Uint8Array; inputShares: Uint8Array[] } {
-    return { nonce, ...this.shard(measurement, nonce, randomBytes(this.randSize), ctx) };
+  shardRandom(measurement: M, nonce?: Uint8Array, ctx: Uint8Array = EMPTY): { nonce: Uint8Array; publicShare: Uint8Array; inputShares: Uint8Array[] } {
+    const n = nonce ?? new Uint8Array(randomBytes(this.nonceSize));
+    return { nonce: n, ...this.shard(measurement, n, new Uint8Array(randomBytes(this.randSize)), ctx) };
   }
 
   /** Expected encoded length of an aggregator's input share. */
@@ -353,7 +354,7 @@ export class Prio3<M, R> {
     return {
       aggId,
       outShare: this.decodeVec(bytes.subarray(0, outBytes), 'prep state'),
-      correctedJointRandSeed: this.usesJointRand ? bytes.slice(outBytes) : null,
+      correctedJointRandSeed: this.usesJointRand ? new Uint8Array(bytes.subarray(outBytes)) : null,
     };
   }
 

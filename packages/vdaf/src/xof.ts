@@ -104,7 +104,7 @@ export class XofFixedKeyAes128 {
     const count = last - first + 1;
     const sigma = new Uint8Array(count * 16);
     for (let b = 0; b < count; b++) {
-      const block = this.seed.slice();
+      const block = new Uint8Array(this.seed); // a copy even when the seed is a Buffer
       let i = first + b;
       for (let k = 0; k < 16 && i > 0; k++) {
         block[k]! ^= i % 256;
