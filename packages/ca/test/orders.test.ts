@@ -1,0 +1,117 @@
+// Orders: notBefore/notAfter, authorization deactivation, and revocation by the account key and by the certificate key.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { calculateJwkThumbprint } from 'jose';
+import { AcmeTestClient, issueViaHttp01, makeCsr, splitPemChain, type AccountKey } from './support/acme.js';
+import { startHarness, type Harness } from './support/harness.js';
+import { assertProblem } from './support/problems.js';
+import { opensslVerifyStrict } from './support/openssl.js';
+
+let h: Harness;
+let client: AcmeTestClient;
+
+before(async () => {
+  h = await startHarness();
+  client = await h.client();
+  assert.equal((await client.register()).status, 201);
+});
+
+after(async () => {
+  await h?.close();
+});
+
+async function validateAll(order: any) {
+  for (const authzUrl of order.authorizations) {
+    const authz = (await client.post(authzUrl, undefined)).json();
+    const challenge = authz.challenges.find((c: any) => c.type === 'http-01');
+    h.responder.set(challenge.token, client.keyAuthorization(challenge.token));
+    await client.post(challenge.url, {});
+    assert.equal((await client.poll(authzUrl)).json().status, 'valid');
+  }
+}
+
+const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
+test('notBefore/notAfter are honoured: the order echoes them and the certificate carries them', async () => {
+  const notBefore = second(Date.now() + 3_600_000);
+  const notAfter = second(Date.now() + 3_600_000 + 10 * 86_400_000);
+  const created = await client.newOrder(['window.example.com'], { notBefore, notAfter });
+  assert.equal(created.status, 201, created.text());
+  const order = created.json();
+  assert.equal(order.notBefore, notBefore);
+  assert.equal(order.notAfter, notAfter);
+  await validateAll(order);
+  const csr = await makeCsr(['window.example.com']);
+  const finalized = (await client.post(order.finalize, { csr: csr.csrDer.toString('base64url') })).json();
+  assert.equal(finalized.status, 'valid');
+  const chain = (await client.post(finalized.certificate, undefined)).text();
+  const leaf = new x509.X509Certificate(splitPemChain(chain)[0]!);
+  assert.equal(leaf.notBefore.toISOString().replace('.000Z', 'Z'), notBefore);
+  assert.equal(leaf.notAfter.toISOString().replace('.000Z', 'Z'), notAfter);
+});
+
+test('notBefore/notAfter outside the profile are refused with a clear malformed problem', async () => {
+  const now = Date.now();
+  const tooLong = await client.newOrder(['long.example.com'], { notAfter: second(now + 200 * 86_400_000) });
+  assert.match(assertProblem(tooLong, 'malformed', 400).detail, /maximum of 90 days/);
+  const backwards = await client.newOrder(['back.example.com'], { notBefore: second(now + 86_400_000), notAfter: second(now + 3_600_000) });
+  assert.match(assertProblem(backwards, 'malformed', 400).detail, /later than notBefore/);
+  const backdated = await client.newOrder(['old.example.com'], { notBefore: second(now - 2 * 86_400_000) });
+  assert.match(assertProblem(backdated, 'malformed', 400).detail, /past/);
+  const garbage = await client.newOrder(['garbage.example.com'], { notAfter: 'next tuesday' });
+  assert.match(assertProblem(garbage, 'malformed', 400).detail, /RFC 3339/);
+});
+
+test('an authorization can be deactivated; its order becomes invalid', async () => {
+  const created = await client.newOrder(['deact-authz.example.com']);
+  const order = created.json();
+  const deactivated = await client.post(order.authorizations[0], { status: 'deactivated' });
+  assert.equal(deactivated.status, 200);
+  assert.equal(deactivated.json().status, 'deactivated');
+  assert.equal((await client.post(created.header('location')!, undefined)).json().status, 'invalid');
+  assertProblem(await client.post(order.authorizations[0], { status: 'deactivated' }), 'malformed', 400);
+  assertProblem(await client.post(order.authorizations[0], { status: 'valid' }), 'malformed', 400);
+});
+
+test('a finalized order cannot be finalized again', async () => {
+  const issued = await issueViaHttp01(client, h.responder, ['twice.example.com']);
+  const csr = await makeCsr(['twice.example.com']);
+  assertProblem(await client.post(issued.order.finalize, { csr: csr.csrDer.toString('base64url') }), 'orderNotReady', 403);
+});
+
+function leafDer(chainPem: string): Buffer {
+  return Buffer.from(new x509.X509Certificate(splitPemChain(chainPem)[0]!).rawData);
+}
+
+test('revocation by the ordering account', async () => {
+  const issued = await issueViaHttp01(client, h.responder, ['revoke-account.example.com']);
+  const response = await client.post(client.directory.revokeCert, { certificate: leafDer(issued.chainPem).toString('base64url'), reason: 1 });
+  assert.equal(response.status, 200, response.text());
+  assert.ok(response.header('replay-nonce'));
+  assertProblem(await client.post(client.directory.revokeCert, { certificate: leafDer(issued.chainPem).toString('base64url') }), 'alreadyRevoked', 400);
+});
+
+test('revocation by the certificate key (jwk request), from no account at all', async () => {
+  const issued = await issueViaHttp01(client, h.responder, ['revoke-key.example.com']);
+  assert.ok(opensslVerifyStrict(issued.chainPem, h.ca.rootsPem.ecdsa).ok);
+  const { kty, crv, x, y } = issued.csr.publicJwk;
+  const jwk = { kty, crv, x, y };
+  const certKey: AccountKey = { alg: 'ES256', privateKey: issued.csr.keys.privateKey as never, jwk, thumbprint: await calculateJwkThumbprint(jwk) };
+  const stranger = await h.client(certKey);
+  const certificate = leafDer(issued.chainPem).toString('base64url');
+  const response = await stranger.post(stranger.directory.revokeCert, { certificate, reason: 1 }, { useJwk: true });
+  assert.equal(response.status, 200, response.text());
+  assertProblem(await stranger.post(stranger.directory.revokeCert, { certificate }, { useJwk: true }), 'alreadyRevoked', 400);
+});
+
+test('revocation signed by an unrelated key is unauthorized; an unknown certificate is 404', async () => {
+  const issued = await issueViaHttp01(client, h.responder, ['revoke-other.example.com']);
+  const stranger = await h.client();
+  const certificate = leafDer(issued.chainPem).toString('base64url');
+  assertProblem(await stranger.post(stranger.directory.revokeCert, { certificate }, { useJwk: true }), 'unauthorized', 403);
+  const tampered = leafDer(issued.chainPem);
+  tampered[tampered.length - 3] = tampered[tampered.length - 3]! ^ 1;
+  assertProblem(await client.post(client.directory.revokeCert, { certificate: tampered.toString('base64url') }), 'malformed', 404);
+});
