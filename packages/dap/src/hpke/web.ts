@@ -1,5 +1,6 @@
 // The same HPKE suite on WebCrypto (globalThis.crypto.subtle), for the client and collector libraries, which
 // must also run in browsers. Servers use ./node.ts (synchronous and faster); both pass RFC 9180 A.1.1.
+import type { webcrypto } from 'node:crypto'; // types only: erased, so browsers never load node:crypto
 import { concat } from '../codec.js';
 import { HPKE_SUITE_ID, HpkeError, KEM_SUITE_ID, N_K, N_N, N_SECRET, labeledIkm, labeledInfoBlock, type HpkeKeyPair } from './suite.js';
 
@@ -7,7 +8,7 @@ const PKCS8_X25519_PREFIX = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 
 // HMAC pads its key with zeros, so the empty salt of RFC 5869 equals 32 zero bytes; WebCrypto refuses empty keys.
 const ZERO_SALT = new Uint8Array(32);
 
-const subtle = (): SubtleCrypto => {
+const subtle = (): webcrypto.SubtleCrypto => {
   const s = globalThis.crypto?.subtle;
   if (!s) throw new HpkeError('WebCrypto (crypto.subtle) is not available');
   return s;
@@ -42,7 +43,7 @@ async function keySchedule(dhValue: Uint8Array, enc: Uint8Array, pkR: Uint8Array
 }
 
 export async function generateKeyPairWeb(): Promise<HpkeKeyPair> {
-  const kp = (await subtle().generateKey({ name: 'X25519' } as any, true, ['deriveBits'])) as CryptoKeyPair;
+  const kp = (await subtle().generateKey({ name: 'X25519' } as any, true, ['deriveBits'])) as webcrypto.CryptoKeyPair;
   const publicKey = new Uint8Array(await subtle().exportKey('raw', kp.publicKey));
   const pkcs8 = new Uint8Array(await subtle().exportKey('pkcs8', kp.privateKey));
   return { publicKey, privateKey: pkcs8.subarray(pkcs8.length - 32) };

@@ -1,0 +1,132 @@
+// A DAP task as each aggregator stores it, its JSON form (provisioning API, CLI, database) and the derived wire
+// context (DAP-18 TaskConfiguration bytes).
+import { z } from 'zod';
+import { b64url, fromB64url, utf8 } from './codec.js';
+import { decodeHpkeConfig, encodeHpkeConfig, encodeTaskConfiguration, type DapVersion, type HpkeConfig, type WireContext } from './messages/index.js';
+import { vdafConfigEncoding, vdafFor, type VdafConfig } from './vdaf.js';
+
+export type Role = 'leader' | 'helper';
+
+export interface TaskDefinition {
+  taskId: Uint8Array;
+  version: DapVersion;
+  role: Role;
+  leaderUrl: string;
+  helperUrl: string;
+  vdaf: VdafConfig;
+  /** 1 time-interval, 2 leader-selected ("fixed size" in DAP-09). */
+  batchMode: 1 | 2;
+  minBatchSize: number;
+  /** DAP-09 fixed-size only. */
+  maxBatchSize?: number;
+  timePrecision: number;
+  /** Reports before this time (seconds) are refused (DAP-18 task_interval start). */
+  taskStart?: number;
+  /** Reports at or after this time are refused: DAP-09 task_expiration, DAP-18 task_interval end. */
+  taskEnd?: number;
+  /** DAP-18 task_info. */
+  taskInfo: Uint8Array;
+  vdafVerifyKey: Uint8Array;
+  /** Bearer token the leader presents to the helper. */
+  aggregatorAuthToken: string;
+  /** Leader only: bearer token the collector presents. */
+  collectorAuthToken?: string;
+  collectorHpkeConfig: HpkeConfig;
+  /** Leeway for clients' clocks (seconds) before a report is "too early". */
+  tolerableClockSkew: number;
+  /** Reports older than this (seconds) are refused as too late; unset = no limit. */
+  reportExpiryAge?: number;
+}
+
+const b64 = z.string().regex(/^[A-Za-z0-9_-]*$/, 'must be unpadded base64url');
+const vdafSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('Prio3Count') }),
+  z.object({ type: z.literal('Prio3Sum'), bits: z.number().int().min(1).max(64).optional(), maxMeasurement: z.number().int().positive().optional() }),
+  z.object({ type: z.literal('Prio3SumVec'), length: z.number().int().positive(), bits: z.number().int().min(1).max(64), chunkLength: z.number().int().positive() }),
+  z.object({ type: z.literal('Prio3Histogram'), length: z.number().int().positive(), chunkLength: z.number().int().positive() }),
+  z.object({ type: z.literal('Prio3MultihotCountVec'), length: z.number().int().positive(), maxWeight: z.number().int().positive(), chunkLength: z.number().int().positive() }),
+]);
+
+export const taskJsonSchema = z.object({
+  taskId: b64,
+  version: z.enum(['dap-09', 'dap-18']),
+  role: z.enum(['leader', 'helper']),
+  leaderUrl: z.string().url(),
+  helperUrl: z.string().url(),
+  vdaf: vdafSchema,
+  batchMode: z.enum(['time-interval', 'leader-selected']),
+  minBatchSize: z.number().int().positive(),
+  maxBatchSize: z.number().int().positive().optional(),
+  timePrecision: z.number().int().positive(),
+  taskStart: z.number().int().nonnegative().optional(),
+  taskEnd: z.number().int().positive().optional(),
+  taskInfo: b64.optional(),
+  vdafVerifyKey: b64,
+  aggregatorAuthToken: z.string().min(16),
+  collectorAuthToken: z.string().min(16).optional(),
+  collectorHpkeConfig: b64,
+  tolerableClockSkew: z.number().int().nonnegative().default(300),
+  reportExpiryAge: z.number().int().positive().optional(),
+});
+export type TaskJson = z.input<typeof taskJsonSchema>;
+
+export function taskToJson(t: TaskDefinition): TaskJson {
+  return {
+    taskId: b64url(t.taskId), version: t.version, role: t.role, leaderUrl: t.leaderUrl, helperUrl: t.helperUrl, vdaf: t.vdaf,
+    batchMode: t.batchMode === 1 ? 'time-interval' : 'leader-selected', minBatchSize: t.minBatchSize, maxBatchSize: t.maxBatchSize,
+    timePrecision: t.timePrecision, taskStart: t.taskStart, taskEnd: t.taskEnd, taskInfo: b64url(t.taskInfo), vdafVerifyKey: b64url(t.vdafVerifyKey),
+    aggregatorAuthToken: t.aggregatorAuthToken, collectorAuthToken: t.collectorAuthToken, collectorHpkeConfig: b64url(encodeHpkeConfig(t.collectorHpkeConfig)),
+    tolerableClockSkew: t.tolerableClockSkew, reportExpiryAge: t.reportExpiryAge,
+  };
+}
+
+/** Parses and validates a task; errors name the offending key. */
+export function taskFromJson(input: unknown): TaskDefinition {
+  const r = taskJsonSchema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new TaskError(`task.${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const j = r.data;
+  const t: TaskDefinition = {
+    taskId: fromB64url(j.taskId), version: j.version, role: j.role, leaderUrl: j.leaderUrl, helperUrl: j.helperUrl, vdaf: j.vdaf as VdafConfig,
+    batchMode: j.batchMode === 'time-interval' ? 1 : 2, minBatchSize: j.minBatchSize, maxBatchSize: j.maxBatchSize, timePrecision: j.timePrecision,
+    taskStart: j.taskStart, taskEnd: j.taskEnd, taskInfo: j.taskInfo ? fromB64url(j.taskInfo) : utf8('cobble'), vdafVerifyKey: fromB64url(j.vdafVerifyKey),
+    aggregatorAuthToken: j.aggregatorAuthToken, collectorAuthToken: j.collectorAuthToken, collectorHpkeConfig: decodeHpkeConfig(fromB64url(j.collectorHpkeConfig)),
+    tolerableClockSkew: j.tolerableClockSkew, reportExpiryAge: j.reportExpiryAge,
+  };
+  if (t.taskId.length !== 32) throw new TaskError('task.taskId: must be 32 bytes (43 base64url characters)');
+  if (t.role === 'leader' && !t.collectorAuthToken) throw new TaskError('task.collectorAuthToken: required for the leader role');
+  if (t.version === 'dap-09' && t.vdaf.type === 'Prio3MultihotCountVec') throw new TaskError('task.vdaf.type: Prio3MultihotCountVec needs version dap-18');
+  if (t.version === 'dap-18' && t.vdaf.type === 'Prio3Sum' && t.vdaf.maxMeasurement === undefined && t.vdaf.bits === undefined) throw new TaskError('task.vdaf.maxMeasurement: required');
+  if (t.version === 'dap-18' && t.taskStart !== undefined && t.taskStart % t.timePrecision) throw new TaskError('task.taskStart: must be a multiple of timePrecision');
+  try {
+    const v = vdafFor(t.version, t.vdaf);
+    if (t.vdafVerifyKey.length !== v.verifyKeySize) throw new TaskError(`task.vdafVerifyKey: must be ${v.verifyKeySize} bytes for ${t.version}`);
+  } catch (e) {
+    if (e instanceof TaskError) throw e;
+    throw new TaskError(`task.vdaf: ${(e as Error).message}`);
+  }
+  return t;
+}
+
+export class TaskError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TaskError';
+  }
+}
+
+/** The DAP-18 TaskConfiguration of a task (what clients, aggregators and the collector must agree on). */
+export function taskConfiguration(t: Pick<TaskDefinition, 'taskInfo' | 'leaderUrl' | 'helperUrl' | 'timePrecision' | 'minBatchSize' | 'batchMode' | 'vdaf' | 'taskStart' | 'taskEnd' | 'version'>): Uint8Array {
+  const v = vdafFor(t.version, t.vdaf);
+  return encodeTaskConfiguration({
+    taskInfo: t.taskInfo, leaderUrl: t.leaderUrl, helperUrl: t.helperUrl, timePrecision: t.timePrecision, minBatchSize: t.minBatchSize,
+    batchMode: t.batchMode, vdafType: v.algorithmId, vdafConfig: vdafConfigEncoding(t.vdaf),
+    taskInterval: t.taskStart !== undefined && t.taskEnd !== undefined ? { start: t.taskStart, duration: t.taskEnd - t.taskStart } : undefined,
+  });
+}
+
+export function wireContext(t: TaskDefinition): WireContext {
+  return { taskId: t.taskId, timePrecision: t.timePrecision, taskConfig: t.version === 'dap-18' ? taskConfiguration(t) : undefined };
+}
