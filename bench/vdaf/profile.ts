@@ -1,4 +1,4 @@
-// Profiling driver (not a benchmark): node --cpu-prof --import tsx bench/vdaf/profile.ts <count|hist1000> [iterations]
+// Profiling driver (not a benchmark): node --cpu-prof --import tsx bench/vdaf/profile.ts <count|hist1000> [iterations] [shard]
 import { randomBytes } from 'node:crypto';
 import { prio3Count, prio3Histogram, type Prio3 } from '@cobble/vdaf';
 
@@ -9,6 +9,12 @@ const m = which === 'count' ? 1 : 7;
 const key = randomBytes(16);
 const nonce = randomBytes(16);
 const r = p.shard(m, nonce, randomBytes(p.randSize));
+if (process.argv[4] === 'shard') {
+  const t = performance.now();
+  for (let i = 0; i < iterations; i++) p.shard(m, nonce, randomBytes(p.randSize));
+  console.log(which, 'shard µs/report', ((performance.now() - t) * 1000) / iterations);
+  process.exit(0);
+}
 const t0 = performance.now();
 for (let i = 0; i < iterations; i++) {
   const a = p.prepInit(key, 0, nonce, r.publicShare, r.inputShares[0]!);

@@ -209,11 +209,7 @@ export class Flp<M, R> {
       const ext: Uint32Array[] = [];
       for (let j = 0; j < g.arity; j++) {
         f.copy(out, pos++, wires[gi]![j]!, 0);
-        const e = f.vec(n);
-        e.set(wires[gi]![j]!);
-        f.transform(e, p, true);
-        f.transform(e, n, false);
-        ext.push(e);
+        ext.push(extendWire(f, wires[gi]![j]!, p, n));
       }
       const values = f.vec(n);
       for (let i = 0; i < n; i++) g.eval(f, ext, 0, i, values, i);
@@ -327,6 +323,31 @@ export class Flp<M, R> {
     }
     return true;
   }
+}
+
+/**
+ * Values at the n-th roots of unity of the polynomial given by its values at the p-th roots. For n = 2p
+ * (every degree-2 gadget) only the odd points are new: they are the NTT of the coefficients scaled by
+ * powers of the 2p-th root, which costs two size-p transforms instead of a size-p and a size-2p one.
+ */
+function extendWire(f: Field, wire: Uint32Array, p: number, n: number): Uint32Array {
+  const e = f.vec(n);
+  if (n === 2 * p) {
+    const odd = wire.slice(0, p * f.words);
+    f.transform(odd, p, true);
+    const roots = f.ntt(n).roots;
+    for (let k = 1; k < p; k++) f.mul(odd, k, odd, k, roots, k);
+    f.transform(odd, p, false);
+    for (let i = 0; i < p; i++) {
+      f.copy(e, 2 * i, wire, i);
+      f.copy(e, 2 * i + 1, odd, i);
+    }
+    return e;
+  }
+  e.set(wire);
+  f.transform(e, p, true);
+  f.transform(e, n, false);
+  return e;
 }
 
 /**
