@@ -1,0 +1,36 @@
+// Shared by the pki tests: temp dirs, the real openssl, and a small software hierarchy.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KeyObjectSigner, generateSoftwareKey, toPem, type KeyAlgorithm, type PemLabel } from '../src/index.js';
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `cobble-${prefix}-`));
+}
+
+export function openssl(...args: string[]): { status: number | null; out: string } {
+  const r = spawnSync('openssl', args, { encoding: 'utf8' });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+export function writePem(dir: string, name: string, der: Uint8Array, label: PemLabel = 'CERTIFICATE'): string {
+  const path = join(dir, name);
+  writeFileSync(path, toPem(der, label));
+  return path;
+}
+
+const keys = new Map<string, KeyObjectSigner>();
+/** One software key per name and test process (RSA generation is slow). */
+export function softwareSigner(name: string, algorithm: KeyAlgorithm): KeyObjectSigner {
+  let s = keys.get(name);
+  if (!s) {
+    s = new KeyObjectSigner(generateSoftwareKey(algorithm), `test key ${name}`);
+    keys.set(name, s);
+  }
+  return s;
+}
+
+export const at = (iso: string) => new Date(iso);
+/** 2021-01-15, inside every test certificate's validity, for `openssl verify -attime`. */
+export const CHECK_TIME = String(Date.parse('2021-01-15T00:00:00Z') / 1000);
