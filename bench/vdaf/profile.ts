@@ -16,6 +16,7 @@ if (process.argv[4] === 'shard') {
   process.exit(0);
 }
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 for (let i = 0; i < iterations; i++) {
   const a = p.prepInit(key, 0, nonce, r.publicShare, r.inputShares[0]!);
   const b = p.prepInit(key, 1, nonce, r.publicShare, r.inputShares[1]!);
@@ -23,4 +24,4 @@ for (let i = 0; i < iterations; i++) {
   p.prepNext(a.state, msg);
   p.prepNext(b.state, msg);
 }
-console.log(which, 'prepare µs/report', ((performance.now() - t0) * 1000) / iterations);
+console.log(which, "prepare µs/report wall", ((performance.now() - t0) * 1000) / iterations, "cpu", (process.cpuUsage(c0).user) / iterations);

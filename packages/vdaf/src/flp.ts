@@ -178,16 +178,23 @@ export class Flp<M, R> {
     this.verifierLen = 1 + circuit.gadgets.reduce((s, g) => s + g.arity + 1, 0);
   }
 
-  private newWires(seeds: Uint32Array, seedOff: number): Uint32Array[][] {
+  private newWires(seeds: Uint32Array, seedOff: number, stride = 0): Uint32Array[][] {
+    // One backing buffer for all wires: many small typed-array allocations were a visible cost.
     const f = this.field;
+    const total = this.circuit.gadgets.reduce((s, g, i) => s + g.arity * this.shapes[i]!.p, 0);
+    const buf = new Uint32Array(total * f.words).buffer;
+    let offset = 0;
     let s = seedOff;
     return this.circuit.gadgets.map((g, i) => {
+      const p = this.shapes[i]!.p;
       const wires: Uint32Array[] = [];
       for (let j = 0; j < g.arity; j++) {
-        const w = f.vec(this.shapes[i]!.p);
+        const w = new Uint32Array(buf, offset * 4 * f.words, p * f.words);
+        offset += p;
         f.copy(w, 0, seeds, s++);
         wires.push(w);
       }
+      s += stride * this.shapes[i]!.len;
       return wires;
     });
   }
@@ -293,18 +300,8 @@ export class Flp<M, R> {
   }
 
   private newWiresFromProof(proof: Uint32Array, proofOff: number): Uint32Array[][] {
-    const f = this.field;
-    let pos = proofOff;
-    return this.circuit.gadgets.map((g, i) => {
-      const wires: Uint32Array[] = [];
-      for (let j = 0; j < g.arity; j++) {
-        const w = f.vec(this.shapes[i]!.p);
-        f.copy(w, 0, proof, pos++);
-        wires.push(w);
-      }
-      pos += this.shapes[i]!.len;
-      return wires;
-    });
+    // the proof holds, per gadget, the wire seeds followed by the gadget polynomial
+    return this.newWires(proof, proofOff, 1);
   }
 
   decide(verifier: Uint32Array, off: number): boolean {
