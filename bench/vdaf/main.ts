@@ -6,7 +6,7 @@ import { Prio3Count, Prio3Histogram, Prio3Sum, Prio3SumVec } from '@divviup/prio
 import { prio3Count, prio3Histogram, prio3Sum, prio3SumVec, type Prio3 } from '@cobble/vdaf';
 
 const quick = process.argv.includes('--quick');
-const MIN_MS = quick ? 150 : 1000;
+const MIN_MS = quick ? 400 : 4000; // per implementation and operation
 
 interface Case {
   name: string;
@@ -38,52 +38,77 @@ const cases: Case[] = [
   },
 ];
 
-/** Mean ms per call of fn over at least MIN_MS (and at least 3 calls), after one warm-up call. */
-async function time(fn: (i: number) => unknown | Promise<unknown>): Promise<number> {
-  await fn(0);
+/**
+ * CPU ms (user + system of this process) and call count of fn over about `ms` wall milliseconds (at least
+ * 2 calls). CPU time rather than wall time because the 2-core machine is shared with other work.
+ */
+async function run(fn: (i: number) => unknown, ms: number, offset: number): Promise<[number, number]> {
   let n = 0;
   const start = performance.now();
-  let now = start;
-  while (n < 3 || now - start < MIN_MS) {
-    await fn(n + 1);
+  const cpu = process.cpuUsage();
+  while (n < 2 || performance.now() - start < ms) {
+    await fn(offset + n);
     n++;
-    now = performance.now();
   }
-  return (now - start) / n;
+  const used = process.cpuUsage(cpu);
+  return [(used.user + used.system) / 1000, n];
+}
+
+/**
+ * Mean CPU ms per call of a and of b. The machine is shared, so the two are measured in alternating rounds
+ * (after a warm-up of each) and the ratio compares like with like.
+ */
+async function compare(a: (i: number) => unknown, b: (i: number) => unknown): Promise<[number, number]> {
+  await a(0);
+  await b(0);
+  const rounds = 4;
+  let [ta, na, tb, nb] = [0, 0, 0, 0];
+  for (let r = 0; r < rounds; r++) {
+    const [t1, n1] = await run(a, MIN_MS / rounds, na);
+    ta += t1;
+    na += n1;
+    const [t2, n2] = await run(b, MIN_MS / rounds, nb);
+    tb += t2;
+    nb += n2;
+  }
+  return [ta / na, tb / nb];
 }
 
 const verifyKey = randomBytes(16);
 const rows: string[] = [];
 for (const c of cases) {
   const pool = Array.from({ length: 16 }, () => ({ m: c.measurement(), nonce: randomBytes(16) }));
-
-  const cobbleShard = await time((i) => {
-    const r = pool[i % pool.length]!;
-    return c.cobble.shard(r.m, r.nonce, randomBytes(c.cobble.randSize));
-  });
   const cobbleReports = pool.map((r) => ({ nonce: r.nonce, ...c.cobble.shard(r.m, r.nonce, randomBytes(c.cobble.randSize)) }));
-  const cobblePrep = await time((i) => {
-    const r = cobbleReports[i % cobbleReports.length]!;
-    const a = c.cobble.prepInit(verifyKey, 0, r.nonce, r.publicShare, r.inputShares[0]!);
-    const b = c.cobble.prepInit(verifyKey, 1, r.nonce, r.publicShare, r.inputShares[1]!);
-    const msg = c.cobble.prepSharesToPrep([a.prepShare, b.prepShare]);
-    c.cobble.prepNext(a.state, msg);
-    return c.cobble.prepNext(b.state, msg);
-  });
-
-  const divShard = await time(async (i) => {
-    const r = pool[i % pool.length]!;
-    return c.divviup.shard(r.m, r.nonce, randomBytes(c.divviup.randSize));
-  });
   const divReports = await Promise.all(pool.map(async (r) => ({ nonce: r.nonce, ...(await c.divviup.shard(r.m, r.nonce, randomBytes(c.divviup.randSize))) })));
-  const divPrep = await time(async (i) => {
-    const r = divReports[i % divReports.length]!;
-    const a = await c.divviup.prepareInit(verifyKey, 0, null, r.nonce, r.publicShare, r.inputShares[0]);
-    const b = await c.divviup.prepareInit(verifyKey, 1, null, r.nonce, r.publicShare, r.inputShares[1]);
-    const msg = await c.divviup.unshardPreparationShares(null, [a.preparationShare, b.preparationShare]);
-    c.divviup.prepareNext(a.preparationState, msg);
-    return c.divviup.prepareNext(b.preparationState, msg);
-  });
+
+  const [cobbleShard, divShard] = await compare(
+    (i) => {
+      const r = pool[i % pool.length]!;
+      return c.cobble.shard(r.m, r.nonce, randomBytes(c.cobble.randSize));
+    },
+    async (i) => {
+      const r = pool[i % pool.length]!;
+      return c.divviup.shard(r.m, r.nonce, randomBytes(c.divviup.randSize));
+    },
+  );
+  const [cobblePrep, divPrep] = await compare(
+    (i) => {
+      const r = cobbleReports[i % cobbleReports.length]!;
+      const a = c.cobble.prepInit(verifyKey, 0, r.nonce, r.publicShare, r.inputShares[0]!);
+      const b = c.cobble.prepInit(verifyKey, 1, r.nonce, r.publicShare, r.inputShares[1]!);
+      const msg = c.cobble.prepSharesToPrep([a.prepShare, b.prepShare]);
+      c.cobble.prepNext(a.state, msg);
+      return c.cobble.prepNext(b.state, msg);
+    },
+    async (i) => {
+      const r = divReports[i % divReports.length]!;
+      const a = await c.divviup.prepareInit(verifyKey, 0, null, r.nonce, r.publicShare, r.inputShares[0]);
+      const b = await c.divviup.prepareInit(verifyKey, 1, null, r.nonce, r.publicShare, r.inputShares[1]);
+      const msg = await c.divviup.unshardPreparationShares(null, [a.preparationShare, b.preparationShare]);
+      c.divviup.prepareNext(a.preparationState, msg);
+      return c.divviup.prepareNext(b.preparationState, msg);
+    },
+  );
 
   const fmt = (ms: number): string => (ms < 1 ? `${(ms * 1000).toFixed(1)} µs` : `${ms.toFixed(2)} ms`);
   const row = `| ${c.name} | ${fmt(cobbleShard)} | ${fmt(divShard)} | ${(divShard / cobbleShard).toFixed(1)}× | ${fmt(cobblePrep)} | ${fmt(divPrep)} | ${(divPrep / cobblePrep).toFixed(1)}× |`;
@@ -91,6 +116,6 @@ for (const c of cases) {
   console.error(row);
 }
 
-console.log('| Prio3 (VDAF-08, 2 aggregators) | shard, cobble | shard, @divviup/prio3 | speed-up | prepare (both), cobble | prepare (both), @divviup/prio3 | speed-up |');
+console.log('| Prio3 (VDAF-08, 2 aggregators), CPU time per report | shard, cobble | shard, @divviup/prio3 | speed-up | prepare (both), cobble | prepare (both), @divviup/prio3 | speed-up |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
