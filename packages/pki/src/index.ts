@@ -10,6 +10,7 @@ export {
 } from './signer.js';
 export { KeyFileError, decryptKey, generateEncryptedKey, loadKeyFileSigner, type GeneratedKeyFile } from './keyfile.js';
 export { Pkcs11Error, Pkcs11Session, type TokenSelector } from './pkcs11.js';
+export { cryptoKeySigner, openSigner, type KeyFileConfig, type OpenedSigner, type Pkcs11KeyConfig, type SignerConfig } from './open-signer.js';
 export { SOFTHSM_MODULE, softHsmAvailable, useSoftHsm, type SoftHsm } from './softhsm.js';
 export { newSerialNumber, serialHex, type SerialOptions } from './serial.js';
 export { fromPem, fromPemAll, toPem, type PemLabel } from './pem.js';

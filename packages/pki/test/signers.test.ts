@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { generateKeyPairSync, sign as nodeSign, verify as nodeVerify, webcrypto } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  KeyFileError, KeyObjectSigner, Pkcs11Error, Pkcs11Session, ecdsaRawToDer, generateEncryptedKey, loadKeyFileSigner,
+  KeyFileError, KeyObjectSigner, Pkcs11Error, Pkcs11Session, cryptoKeySigner, ecdsaRawToDer, generateEncryptedKey, loadKeyFileSigner, openSigner,
   newSerialNumber, softHsmAvailable, throwawaySigner, useSoftHsm, verifySignature,
 } from '../src/index.js';
 import { openssl, tempDir } from './helpers.js';
@@ -115,4 +115,32 @@ test('PKCS#11 on SoftHSM2: generate, find, sign; wrong PIN, missing and duplicat
   const again = Pkcs11Session.open({ module: hsm.module, tokenLabel: 'test HSM', pin: '1234' });
   assert.ok(again.hasObjectLabelled('R3'));
   again.close();
+});
+
+test('openSigner gives the same Signer interface for a token key and a key file; cryptoKeySigner adapts WebCrypto keys', { skip: !softHsmAvailable() && 'softhsm2 is not installed' }, async () => {
+  const dir = tempDir('open-signer');
+  const hsm = useSoftHsm(join(dir, 'softhsm'));
+  hsm.initToken('ca HSM', '1234', '5678');
+  const setup = Pkcs11Session.open({ module: hsm.module, tokenLabel: 'ca HSM', pin: '1234' });
+  const onToken = setup.generateKeyPair('E1', 'ecdsa-p384');
+  setup.close();
+  const { pem, signer: fileKey } = generateEncryptedKey('rsa-2048', 'passphrase!', 'f');
+  writeFileSync(join(dir, 'r3.key.pem'), pem);
+  const opened = [
+    await openSigner({ pkcs11: { module: hsm.module, tokenLabel: 'ca HSM', keyLabel: 'E1', pin: '1234' }, expectedPublicKey: onToken.publicKey }),
+    await openSigner({ keyFile: { path: join(dir, 'r3.key.pem'), passphrase: 'passphrase!' }, expectedPublicKey: fileKey.publicKey }),
+  ];
+  for (const { signer, close } of opened) {
+    assert.ok(verifySignature(signer.publicKey, signer.signatureAlgorithm, data, await signer.sign(data)), signer.description);
+    close();
+  }
+  await assert.rejects(openSigner({ pkcs11: { module: hsm.module, tokenLabel: 'ca HSM', keyLabel: 'E1', pin: '1234' }, expectedPublicKey: fileKey.publicKey }), /not the key of the issuer certificate/);
+  await assert.rejects(openSigner({ keyFile: { path: join(dir, 'r3.key.pem'), passphrase: 'passphrase!' }, expectedPublicKey: onToken.publicKey }), /not the expected key/);
+
+  const pair = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
+  const adapted = cryptoKeySigner(pair.privateKey, 'webcrypto');
+  assert.equal(adapted.keyAlgorithm, 'ecdsa-p256');
+  const spki = new Uint8Array(await webcrypto.subtle.exportKey('spki', pair.publicKey));
+  assert.deepEqual(adapted.publicKey, spki);
+  assert.ok(verifySignature(spki, 'ecdsa-with-SHA256', data, await adapted.sign(data)));
 });
