@@ -2,7 +2,7 @@
 // ACME server's own TLS certificate. Signing goes through WebCrypto via @peculiar/x509.
 // @peculiar/x509 resolves its ASN.1 helpers through tsyringe, which needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
-import { randomBytes, webcrypto } from 'node:crypto';
+import { createPrivateKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 type EcKeyGenParams = webcrypto.EcKeyGenParams;
@@ -14,6 +14,8 @@ type EcdsaParams = webcrypto.EcdsaParams;
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import type { SignatureAlgorithm } from '@cobble/pki';
+import { leafIssuer, type LeafIssuer } from './leaf.js';
 
 x509.cryptoProvider.set(webcrypto as never);
 const subtle = webcrypto.subtle;
@@ -55,8 +57,16 @@ export interface SigningCa {
   cert: x509.X509Certificate;
   pem: string;
   key: CryptoKey;
+  /** The same private key for node:crypto, which signs synchronously on the leaf hot path. */
+  keyObject: KeyObject;
   algorithm: AlgorithmName;
 }
+
+const SIGNATURE_ALGORITHM: Record<AlgorithmName, SignatureAlgorithm> = {
+  'ecdsa-p384': 'ecdsa-with-SHA384',
+  'ecdsa-p256': 'ecdsa-with-SHA256',
+  'rsa-2048': 'sha256WithRSAEncryption',
+};
 
 export interface IssuerChain {
   name: IssuerName;
@@ -147,6 +157,7 @@ async function toSigningCa(stored: StoredCa): Promise<SigningCa> {
     cert: new x509.X509Certificate(stored.certPem),
     pem: stored.certPem,
     key: await importPrivateKey(stored.keyPem, stored.algorithm),
+    keyObject: createPrivateKey(stored.keyPem),
     algorithm: stored.algorithm,
   };
 }
@@ -156,7 +167,7 @@ async function createCa(subject: string, algorithm: AlgorithmName, issuer: Signi
   const cert = await caCertificate({ subject, keys, issuer, algorithm, years });
   const keyPem = pemOf('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey));
   const stored = { certPem: cert.toString('pem') + '\n', keyPem, algorithm };
-  return { stored, ca: { cert, pem: stored.certPem, key: keys.privateKey, algorithm }, keys };
+  return { stored, ca: { cert, pem: stored.certPem, key: keys.privateKey, keyObject: createPrivateKey(keyPem), algorithm }, keys };
 }
 
 interface HierarchyFile {
@@ -298,50 +309,41 @@ export interface LeafRequest {
   crlUrl: string;
 }
 
-/** Signs a subscriber certificate per the BR 7.1.2.7 profile (domain validated). */
-export async function issueLeaf(request: LeafRequest): Promise<x509.X509Certificate> {
+const leafIssuers = new WeakMap<IssuerChain, Map<string, LeafIssuer>>();
+
+/** Signs a subscriber certificate per the BR 7.1.2.7 profile (domain validated); returns its DER. */
+export function issueLeaf(request: LeafRequest): Buffer {
   const { chain } = request;
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(
-      x509.KeyUsageFlags.digitalSignature | (request.keyIsRsa ? x509.KeyUsageFlags.keyEncipherment : 0),
-      true,
-    ),
-    new x509.ExtendedKeyUsageExtension([SERVER_AUTH]),
-    new x509.AuthorityKeyIdentifierExtension(authorityKeyId(chain)),
-    new x509.AuthorityInfoAccessExtension({ caIssuers: [new x509.GeneralName('url', request.aiaIssuerUrl)] }),
-    new x509.CertificatePolicyExtension([DOMAIN_VALIDATED]),
-    new x509.CRLDistributionPointsExtension([request.crlUrl]),
-    // With no subject CN the SAN is the only name and must be critical (RFC 5280 §4.2.1.6).
-    new x509.SubjectAlternativeNameExtension(
-      request.names.map((value): x509.JsonGeneralName => ({ type: 'dns', value })),
-      request.commonName === undefined,
-    ),
-  ];
-  return x509.X509CertificateGenerator.create({
-    serialNumber: request.serial,
-    subject: request.commonName === undefined ? [] : [{ CN: [request.commonName] }],
-    issuer: chain.intermediate.cert.subject,
+  let byUrls = leafIssuers.get(chain);
+  if (!byUrls) leafIssuers.set(chain, (byUrls = new Map()));
+  const cacheKey = `${request.aiaIssuerUrl} ${request.crlUrl}`;
+  let issuer = byUrls.get(cacheKey);
+  if (!issuer) {
+    const ski = chain.intermediate.cert.getExtension(x509.SubjectKeyIdentifierExtension);
+    if (!ski) throw new Error(`issuer ${chain.name} has no subject key identifier`);
+    issuer = leafIssuer({
+      intermediateDer: new Uint8Array(chain.intermediate.cert.rawData),
+      intermediateKeyId: ski.keyId,
+      key: chain.intermediate.keyObject,
+      signatureAlgorithm: SIGNATURE_ALGORITHM[chain.intermediate.algorithm],
+      aiaIssuerUrl: request.aiaIssuerUrl,
+      crlUrl: request.crlUrl,
+    });
+    byUrls.set(cacheKey, issuer);
+  }
+  return issuer.issue({
+    serial: Buffer.from(request.serial, 'hex'),
+    names: request.names,
+    commonName: request.commonName,
+    spkiDer: request.spkiDer,
+    keyIsRsa: request.keyIsRsa,
     notBefore: request.notBefore,
     notAfter: request.notAfter,
-    publicKey: request.spkiDer,
-    signingKey: chain.intermediate.key,
-    signingAlgorithm: ALGORITHMS[chain.intermediate.algorithm].sign,
-    extensions,
   });
 }
 
-const akiCache = new WeakMap<IssuerChain, string>();
-/** The intermediate's SKI as hex, computed once per chain (it is on every leaf's hot path). */
-function authorityKeyId(chain: IssuerChain): string {
-  let keyId = akiCache.get(chain);
-  if (!keyId) {
-    const ski = chain.intermediate.cert.getExtension(x509.SubjectKeyIdentifierExtension);
-    if (!ski) throw new Error(`issuer ${chain.name} has no subject key identifier`);
-    keyId = ski.keyId;
-    akiCache.set(chain, keyId);
-  }
-  return keyId;
+export function derToPem(der: Uint8Array): string {
+  return pemOf('CERTIFICATE', der);
 }
 
 export { x509 };

@@ -13,7 +13,7 @@ import {
   type ErrorJson,
   type Order,
 } from '../core/index.js';
-import { issueLeaf, newSerial, x509, type Hierarchy, type IssuerChain } from '../issuer/index.js';
+import { derToPem, issueLeaf, newSerial, x509, type Hierarchy, type IssuerChain } from '../issuer/index.js';
 import { checkOrderIdentifiers, checkSubscriberKey } from '../policy/index.js';
 import type { StorageAuthority } from '../sa/index.js';
 import type { ValidationRequest, ValidationResult } from '../va/index.js';
@@ -310,8 +310,9 @@ export class RegistrationAuthority {
     } catch {
       throw new AcmeProblem('badCSR', 'the CSR is not a DER-encoded PKCS#10 request');
     }
-    const spki = new Uint8Array(csr.publicKey.rawData);
-    const key = checkSubscriberKey(spki);
+    const key = checkSubscriberKey(new Uint8Array(csr.publicKey.rawData));
+    // Re-encoded by OpenSSL, so the certificate carries the canonical SPKI whatever the CSR's encoding was.
+    const spki = key.export({ type: 'spki', format: 'der' });
     let signatureOk = false;
     try {
       signatureOk = await csr.verify();
@@ -319,7 +320,7 @@ export class RegistrationAuthority {
       signatureOk = false;
     }
     if (!signatureOk) throw new AcmeProblem('badCSR', 'the CSR signature does not verify');
-    if (Buffer.compare(Buffer.from(spki), spkiOfJwk(account.jwk as JWK)) === 0) {
+    if (Buffer.compare(spki, spkiOfJwk(account.jwk as JWK)) === 0) {
       throw new AcmeProblem('badCSR', 'the CSR key must not be the account key');
     }
     const names = new Set<string>();
@@ -364,15 +365,17 @@ export class RegistrationAuthority {
     }
     if (!serial) throw new Error('could not reserve a unique serial');
     const base = this.config.urlBase();
-    const cert = await issueLeaf({
+    const notBeforeDate = new Date(Math.floor(notBefore / 1000) * 1000);
+    const notAfterDate = new Date(Math.floor(notAfter / 1000) * 1000);
+    const der = issueLeaf({
       chain,
       serial,
       names: leaf.names,
       commonName: leaf.commonName,
       spkiDer: leaf.spki,
       keyIsRsa: leaf.keyIsRsa,
-      notBefore: new Date(Math.floor(notBefore / 1000) * 1000),
-      notAfter: new Date(Math.floor(notAfter / 1000) * 1000),
+      notBefore: notBeforeDate,
+      notAfter: notAfterDate,
       aiaIssuerUrl: `${base}/aia/${chain.name}.der`,
       crlUrl: `${base}/crl/${chain.name}.crl`,
     });
@@ -381,10 +384,10 @@ export class RegistrationAuthority {
       serial,
       accountId: account.id,
       orderId: order.id,
-      pem: cert.toString('pem') + '\n',
+      pem: derToPem(der),
       issuerName: chain.name,
-      notBefore: cert.notBefore.getTime(),
-      notAfter: cert.notAfter.getTime(),
+      notBefore: notBeforeDate.getTime(),
+      notAfter: notAfterDate.getTime(),
     };
   }
 
