@@ -178,7 +178,11 @@ function ekusOf(list: Array<'serverAuth' | 'clientAuth'> | undefined): string[] 
 
 async function issue(ctx: Context, template: CertificateTemplate, signer: Signer, options: Parameters<typeof issueCertificate>[2]): Promise<Uint8Array> {
   try {
-    return (await issueCertificate(template, signer, options)).der;
+    const issued = await issueCertificate(template, signer, options);
+    const waived = options.skipLints?.join(', ') || 'none';
+    if (signer.description.startsWith('throwaway')) ctx.log(`profile pre-check before key generation, on a ${signer.description}: lints clean; waived lints: ${waived}`);
+    else ctx.log(`signed ${options.kind} certificate with ${signer.description} (${signer.signatureAlgorithm}): lint copy clean, TBS identical to the lint copy, signature verified, final certificate clean; waived lints: ${waived}`);
+    return issued.der;
   } catch (err) {
     if (err instanceof LintFailure) {
       fail(ctx, 'certificate-profile', `lint failure, nothing was signed or written. ${err.message}\nFix the profile; waive a rule only if it truly does not apply, by naming it under skip-lints.`);
@@ -301,6 +305,7 @@ async function runConfig(ctx: Context, config: CeremonyConfig): Promise<void> {
       const { signer } = await openSigner(ctx, config, publicKey, undefined);
       const p = config['certificate-profile'];
       const der = await createCertificateRequest(encodeName({ country: p.country, organization: p.organization, commonName: p['common-name'] }), signer);
+      ctx.log(`signed CSR with ${signer.description}; signature verified`);
       setOutput(ctx, 'outputs.csr-path', toPem(der, 'CERTIFICATE REQUEST'));
       return;
     }
@@ -319,6 +324,7 @@ async function runConfig(ctx: Context, config: CeremonyConfig): Promise<void> {
       const { signer } = await openSigner(ctx, config, certificateParts(issuerCert).spki, undefined);
       try {
         const crl = await issueCrl({ thisUpdate: p['this-update'], nextUpdate: p['next-update'], number: p.number, entries, kind: 'ca' }, signer, { issuerCertificate: issuerCert, skipLints: config['skip-lints'] });
+        ctx.log(`signed CRL number ${p.number} with ${signer.description}: lint copy clean, TBS identical, signature verified, final CRL clean; waived lints: ${config['skip-lints']?.join(', ') || 'none'}`);
         setOutput(ctx, 'outputs.crl-path', toPem(crl.der, 'X509 CRL'));
       } catch (err) {
         if (err instanceof LintFailure) fail(ctx, 'crl-profile', `lint failure, nothing was signed or written. ${err.message}`);
@@ -362,7 +368,7 @@ export async function runCeremony(configPath: string, options: CeremonyOptions =
     file, baseDir: resolve(options.baseDir ?? process.cwd()), env: options.env ?? process.env, log: options.log ?? ((l) => console.log(l)),
     outputs: [], cleanup: [],
   };
-  ctx.log(`ceremony ${config['ceremony-type']} from ${file} (sha256 ${createHash('sha256').update(text).digest('hex')})`);
+  ctx.log(`${new Date().toISOString()} ceremony ${config['ceremony-type']} from ${file} (sha256 ${createHash('sha256').update(text).digest('hex')})`);
   try {
     await runConfig(ctx, config);
   } finally {
