@@ -9,3 +9,5 @@ export type { VdafConfig } from './vdaf.js';
 export { b64url, fromB64url } from './codec.js';
 export type { DapVersion } from './messages/index.js';
 export { startDapDemo, type DapDemo } from './demo.js';
+export { ConfigError, loadDapConfigFile, parseDapConfig, type DapServeConfig } from './config.js';
+export { Keyring as HpkeKeyring } from './aggregator/keys.js';

@@ -321,6 +321,8 @@ export class Leader {
     }
     if (req.query.batchMode !== task.def.batchMode) throw new DapProblem('invalidMessage', 'query type does not match the task', task.def.taskId);
     if (req.aggParam.length) throw new DapProblem(task.def.version === 'dap-09' ? 'invalidMessage' : 'invalidAggregationParameter', 'Prio3 takes an empty aggregation parameter', task.def.taskId);
+    const prior = await this.agg.store.getCollectionJob(task.idB64, jobId);
+    if (prior && Buffer.compare(prior.request, Buffer.from(body)) === 0 && prior.state !== 'failed') return 'exists';
     if (req.query.batchMode === 1) {
       const { start, duration } = req.query.interval;
       const p = task.def.timePrecision;
@@ -337,6 +339,11 @@ export class Leader {
     }
     const r = await this.agg.store.insertCollectionJob(task.idB64, jobId, body, Date.now());
     if (r === 'conflict') throw new DapProblem('invalidMessage', 'a collection job with this ID exists with a different request', task.def.taskId, 409);
+    if (r === 'exists') {
+      // Re-sending the same request after a failure (e.g. invalidBatchSize) is the collector's way to retry.
+      const existing = await this.agg.store.getCollectionJob(task.idB64, jobId);
+      if (existing?.state === 'failed') await this.agg.store.updateCollectionJob(this.agg.store.db, task.idB64, existing.job_id, { state: 'pending', error: null, lease_token: null });
+    }
     return r;
   }
 
