@@ -1,9 +1,9 @@
 // End to end on SoftHSM2: the 2020 demo, every output checked by the real OpenSSL, and the failure modes an
 // operator meets (each a clear error with nothing written).
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ const root = mkdtempSync(join(tmpdir(), 'cobble-ceremony-'));
 const work = join(root, 'demo');
 const configs = join(root, 'configs');
 mkdirSync(configs);
+after(() => rmSync(root, { recursive: true, force: true }));
 const at = String(DEMO_CHECK_TIME.getTime() / 1000);
 const quiet = () => {};
 

@@ -1,12 +1,20 @@
 // Shared by the pki tests: temp dirs, the real openssl, and a small software hierarchy.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyObjectSigner, generateSoftwareKey, toPem, type KeyAlgorithm, type PemLabel } from '../src/index.js';
 
+const made: string[] = [];
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh directory, removed when the test process exits. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `cobble-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `cobble-${prefix}-`));
+  made.push(dir);
+  return dir;
 }
 
 export function openssl(...args: string[]): { status: number | null; out: string } {
