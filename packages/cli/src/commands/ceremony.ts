@@ -29,7 +29,10 @@ export async function run(args: string[]): Promise<number> {
   }
   const known = new Set(['--config', '--base-dir', '--out', '--list-lints', 'demo']);
   const unknown = args.filter((a, i) => a.startsWith('--') || i === 0 ? !known.has(a) : false);
-  if (unknown.length > 0) throw new CliError(`unknown option ${unknown.join(', ')}\n\n${usage}`, 2);
+  if (unknown.length > 0) {
+    const hint = unknown[0].endsWith('.yaml') || unknown[0].endsWith('.yml') ? ` (did you mean --config ${unknown[0]}?)` : '';
+    throw new CliError(`unknown option ${unknown.join(', ')}${hint}\n\n${usage}`, 2);
+  }
 
   if (args.includes('--list-lints')) {
     for (const lint of [...certificateLints, ...crlLints]) console.log(`${lint.name.padEnd(44)} ${lint.citation.padEnd(40)} ${lint.description}`);
