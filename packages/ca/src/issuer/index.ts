@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { SignatureAlgorithm } from '@cobble/pki';
 import { leafIssuer, type LeafIssuer } from './leaf.js';
+export { splitSigned } from './leaf.js';
 
 x509.cryptoProvider.set(webcrypto as never);
 const subtle = webcrypto.subtle;

@@ -13,11 +13,43 @@ const OID_SAN = Buffer.from('0603551d11', 'hex');
 const OID_COMMON_NAME = Buffer.from('0603550403', 'hex');
 const BOOLEAN_TRUE = Buffer.from('0101ff', 'hex');
 
-function tlv(tag: number, ...parts: Uint8Array[]): Buffer {
+export function tlv(tag: number, ...parts: Uint8Array[]): Buffer {
   const value = Buffer.concat(parts);
   const n = value.length;
   const header = n < 0x80 ? [tag, n] : n < 0x100 ? [tag, 0x81, n] : n < 0x10000 ? [tag, 0x82, n >> 8, n & 0xff] : [tag, 0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
   return Buffer.concat([Buffer.from(header), value]);
+}
+
+/** Length of the TLV at `offset` as [header length, value length]. */
+function readLength(der: Uint8Array, offset: number): [number, number] {
+  const first = der[offset + 1];
+  if (first === undefined) throw new Error('truncated DER');
+  if (first < 0x80) return [2, first];
+  const count = first & 0x7f;
+  if (count === 0 || count > 3) throw new Error('unsupported DER length');
+  let length = 0;
+  for (let i = 0; i < count; i++) length = length * 256 + (der[offset + 2 + i] ?? 0);
+  return [2 + count, length];
+}
+
+/**
+ * The exact signed bytes and the signature of a SEQUENCE { toBeSigned, AlgorithmIdentifier, BIT STRING } (a CSR
+ * here). Signature checks need the bytes as sent, which the CSR parser keeps private.
+ */
+export function splitSigned(der: Uint8Array): { signed: Buffer; signature: Buffer } {
+  if (der[0] !== 0x30) throw new Error('not a SEQUENCE');
+  const [outerHeader, outerLength] = readLength(der, 0);
+  if (outerHeader + outerLength !== der.length) throw new Error('trailing data after the signed structure');
+  let offset = outerHeader;
+  const [tbsHeader, tbsLength] = readLength(der, offset);
+  const signed = Buffer.from(der.subarray(offset, offset + tbsHeader + tbsLength));
+  offset += tbsHeader + tbsLength;
+  const [algHeader, algLength] = readLength(der, offset);
+  offset += algHeader + algLength;
+  if (der[offset] !== 0x03) throw new Error('no BIT STRING signature');
+  const [sigHeader, sigLength] = readLength(der, offset);
+  if (offset + sigHeader + sigLength !== der.length || der[offset + sigHeader] !== 0) throw new Error('malformed signature BIT STRING');
+  return { signed, signature: Buffer.from(der.subarray(offset + sigHeader + 1, offset + sigHeader + sigLength)) };
 }
 
 /** UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5). */

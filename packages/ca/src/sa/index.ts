@@ -58,7 +58,7 @@ export class StorageAuthority {
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');
     raw.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
     const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
     if (error) throw error;
     return new StorageAuthority(db, raw);
@@ -413,6 +413,26 @@ export class StorageAuthority {
   checkpoint(): void {
     this.raw.pragma('wal_checkpoint(TRUNCATE)');
   }
+}
+
+/**
+ * Kysely prepares every query afresh; preparing is a large share of a query's cost in better-sqlite3, and the SA
+ * issues the same few dozen SQL strings over and over, so prepared statements are kept (bounded, oldest dropped).
+ */
+function withStatementCache(raw: SqliteDatabase.Database, capacity = 256) {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (!statement) {
+        statement = raw.prepare(sql);
+        cache.set(sql, statement);
+        if (cache.size > capacity) cache.delete(cache.keys().next().value as string);
+      }
+      return statement;
+    },
+  };
 }
 
 export function effectiveAuthzStatus(status: AuthorizationStatus, expires: number, now: number): AuthorizationStatus {

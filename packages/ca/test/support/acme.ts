@@ -121,10 +121,10 @@ export class AcmeTestClient {
     return this.http('POST', url, JSON.stringify(jws), { 'Content-Type': contentType });
   }
 
-  /** Signs and posts; retries once on badNonce as RFC 8555 §6.5 asks clients to. */
+  /** Signs and posts; retries (up to three times) on badNonce as RFC 8555 §6.5 asks clients to. */
   async post(url: string, payload: unknown, options: SignOptions = {}): Promise<HttpResponse> {
     let response = await this.postJws(url, await this.sign(url, payload, options));
-    if (response.status === 400 && response.json().type === 'urn:ietf:params:acme:error:badNonce' && !options.protectedOverrides?.nonce) {
+    for (let retry = 0; retry < 3 && isBadNonce(response) && !options.protectedOverrides?.nonce; retry++) {
       response = await this.postJws(url, await this.sign(url, payload, options));
     }
     return response;
@@ -157,6 +157,10 @@ export class AcmeTestClient {
     }
     throw new Error(`${url} still pending after ${attempts} polls`);
   }
+}
+
+function isBadNonce(response: HttpResponse): boolean {
+  return response.status === 400 && response.header('content-type')?.startsWith('application/problem+json') === true && response.json().type === 'urn:ietf:params:acme:error:badNonce';
 }
 
 function makeResponse(status: number, headers: HttpResponse['headers'], body: Buffer): HttpResponse {

@@ -1,0 +1,63 @@
+// Validation authority: proves that an ACME account controls a domain (http-01, dns-01, tls-alpn-01).
+// The RA calls `validate`; the VA never touches storage and never throws for a failed validation.
+import { VaResolver } from './dns.js';
+import { validateDns01 } from './dns01.js';
+import { validateHttp01 } from './http01.js';
+import { validateTlsAlpn01 } from './tlsalpn01.js';
+import { ACME_ERROR_PREFIX, Deadline, ValidationError, type VAConfig, type ValidationRecord, type ValidationRequest, type ValidationResult } from './types.js';
+
+export type { ChallengeType, VAConfig, ValidationRecord, ValidationRequest, ValidationResult } from './types.js';
+export { dns01Digest } from './dns01.js';
+export { ACME_TLS_ALPN, ID_PE_ACME_IDENTIFIER } from './tlsalpn01.js';
+
+export const DEFAULT_VALIDATION_TIMEOUT_MS = 10_000;
+
+const TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+export class ValidationAuthority {
+  private readonly resolver: VaResolver;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly config: VAConfig) {
+    for (const key of ['httpPort', 'tlsPort'] as const) {
+      const port = config[key];
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`VAConfig.${key} must be a TCP port (1-65535), got ${port}`);
+    }
+    this.timeoutMs = config.timeoutMs ?? DEFAULT_VALIDATION_TIMEOUT_MS;
+    if (!(this.timeoutMs > 0)) throw new RangeError(`VAConfig.timeoutMs must be a positive number of milliseconds, got ${config.timeoutMs}`);
+    this.resolver = new VaResolver(config.dnsServer, this.timeoutMs);
+  }
+
+  async validate(req: ValidationRequest): Promise<ValidationResult> {
+    const records: ValidationRecord[] = [];
+    try {
+      if (!DNS_NAME.test(req.domain)) throw new ValidationError('malformed', `Cannot validate ${JSON.stringify(req.domain)}: not an ASCII DNS name`);
+      if (!TOKEN.test(req.token)) throw new ValidationError('malformed', `Cannot validate: challenge token ${JSON.stringify(req.token)} is not base64url`);
+      const deadline = new Deadline(this.timeoutMs);
+      switch (req.type) {
+        case 'http-01':
+          await validateHttp01(req, this.config, this.resolver, deadline, records);
+          break;
+        case 'dns-01':
+          await validateDns01(req, this.resolver, deadline, records);
+          break;
+        case 'tls-alpn-01':
+          await validateTlsAlpn01(req, this.config.tlsPort, this.resolver, deadline, records);
+          break;
+        default:
+          throw new ValidationError('malformed', `Unsupported challenge type ${JSON.stringify((req as { type: unknown }).type)}`);
+      }
+      return { ok: true, records };
+    } catch (err) {
+      const problem = err instanceof ValidationError
+        ? { type: ACME_ERROR_PREFIX + err.kind, detail: err.message }
+        : { type: `${ACME_ERROR_PREFIX}serverInternal`, detail: `Validation failed on the server's side: ${(err as Error)?.message ?? String(err)}` };
+      return { ok: false, problem, records };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.resolver.cancel();
+  }
+}

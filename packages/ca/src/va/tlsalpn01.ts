@@ -1,0 +1,101 @@
+// tls-alpn-01 (RFC 8737): a TLS handshake with SNI = domain and ALPN "acme-tls/1" must present a certificate whose only
+// SAN is the domain and whose critical id-pe-acmeIdentifier extension holds SHA-256(keyAuthorization).
+import { createHash } from 'node:crypto';
+import tls from 'node:tls';
+import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it loaded first
+import { OctetString, AsnConvert } from '@peculiar/asn1-schema';
+import { SubjectAlternativeNameExtension, X509Certificate } from '@peculiar/x509';
+import type { VaResolver } from './dns.js';
+import { Timeout, formatAddress, socketProblem, withFallback } from './transport.js';
+import { Deadline, ValidationError, type ValidationRecord, type ValidationRequest } from './types.js';
+
+export const ACME_TLS_ALPN = 'acme-tls/1';
+export const ID_PE_ACME_IDENTIFIER = '1.3.6.1.5.5.7.1.31';
+
+interface Handshake {
+  alpn: string | false;
+  certificate: Buffer | undefined;
+}
+
+export async function validateTlsAlpn01(req: ValidationRequest, tlsPort: number, resolver: VaResolver, deadline: Deadline, records: ValidationRecord[]): Promise<void> {
+  const record: ValidationRecord = { hostname: req.domain, port: String(tlsPort) };
+  records.push(record);
+  const addresses = await resolver.addresses(req.domain, deadline);
+  record.addressesResolved = [...addresses.v4, ...addresses.v6];
+  const handshake = await withFallback(addresses, record, (address) => handshakeOnce(req.domain, address, tlsPort, deadline));
+  const at = `${formatAddress(record.addressUsed!, tlsPort)} (SNI ${req.domain})`;
+
+  if (handshake.alpn !== ACME_TLS_ALPN) {
+    throw new ValidationError('incorrectResponse', `${at}: the server did not negotiate ALPN protocol "${ACME_TLS_ALPN}" (negotiated ${handshake.alpn ? `"${handshake.alpn}"` : 'none'})`);
+  }
+  if (!handshake.certificate) {
+    throw new ValidationError('incorrectResponse', `${at}: the server presented no certificate`);
+  }
+  checkCertificate(handshake.certificate, req, at);
+}
+
+function checkCertificate(der: Buffer, req: ValidationRequest, at: string): void {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(der);
+  } catch (err) {
+    throw new ValidationError('incorrectResponse', `${at}: the validation certificate could not be parsed: ${(err as Error).message}`);
+  }
+  const prefix = `${at}: Incorrect validation certificate for tls-alpn-01 challenge`;
+  const san = cert.getExtension(SubjectAlternativeNameExtension);
+  const names = san?.names.items ?? [];
+  const shown = names.map((n) => `${n.type}:${n.value}`).join(', ') || 'no subjectAltName';
+  if (names.length !== 1 || names[0].type !== 'dns' || names[0].value.toLowerCase() !== req.domain.toLowerCase()) {
+    throw new ValidationError('incorrectResponse', `${prefix}: it must contain exactly one subjectAltName, dNSName ${req.domain}; it contains ${shown}`);
+  }
+  const extension = cert.getExtension(ID_PE_ACME_IDENTIFIER);
+  if (!extension) {
+    throw new ValidationError('incorrectResponse', `${prefix}: missing the acmeIdentifier extension (${ID_PE_ACME_IDENTIFIER})`);
+  }
+  if (!extension.critical) {
+    throw new ValidationError('incorrectResponse', `${prefix}: the acmeIdentifier extension (${ID_PE_ACME_IDENTIFIER}) must be marked critical`);
+  }
+  let digest: Buffer;
+  try {
+    digest = Buffer.from(AsnConvert.parse(extension.value, OctetString).buffer);
+  } catch {
+    throw new ValidationError('incorrectResponse', `${prefix}: the acmeIdentifier extension value is not a DER OCTET STRING`);
+  }
+  const expected = createHash('sha256').update(req.keyAuthorization).digest();
+  if (!digest.equals(expected)) {
+    throw new ValidationError('unauthorized', `${prefix}: the acmeIdentifier extension holds ${digest.toString('hex')}, expected SHA-256 of the key authorization, ${expected.toString('hex')}`);
+  }
+}
+
+function handshakeOnce(domain: string, address: string, port: number, deadline: Deadline): Promise<Handshake> {
+  const where = `${formatAddress(address, port)}: TLS-ALPN-01 handshake with SNI ${domain}`;
+  return new Promise<Handshake>((resolve, reject) => {
+    let connected = false;
+    const socket = tls.connect({
+      host: address,
+      port,
+      servername: domain,
+      ALPNProtocols: [ACME_TLS_ALPN],
+      // The validation certificate is self-signed by design (RFC 8737 §3); its contents are checked above instead.
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+    });
+    const timer = setTimeout(() => socket.destroy(new Timeout()), deadline.remaining());
+    socket.once('connect', () => { connected = true; });
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      const peer = socket.getPeerCertificate();
+      resolve({ alpn: socket.alpnProtocol ?? false, certificate: peer && peer.raw ? peer.raw : undefined });
+      socket.destroy();
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      const problem = socketProblem(err, where, connected);
+      if (problem.kind === 'tls' && /no.application.protocol/i.test(err.message)) {
+        reject(new ValidationError('tls', `${where}: the server does not offer ALPN protocol "${ACME_TLS_ALPN}" (${err.message})`));
+        return;
+      }
+      reject(problem);
+    });
+  });
+}

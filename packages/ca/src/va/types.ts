@@ -1,0 +1,57 @@
+// The VA's contract with the RA. Kept in its own file so the challenge modules can share it without importing index.ts.
+
+export interface VAConfig {
+  /** Port the VA connects to for http-01 (and for http:// redirect targets). Production: 80. */
+  httpPort: number;
+  /** Port the VA connects to for tls-alpn-01 (and for https:// redirect targets). Production: 443. */
+  tlsPort: number;
+  /** DNS server as 'host:port' (IPv6 as '[::1]:53'); default: the system resolver. */
+  dnsServer?: string;
+  /** Upper bound for one whole validation (DNS, connect, redirects, body), in milliseconds. Default 10 000. */
+  timeoutMs?: number;
+}
+
+export type ChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
+
+export interface ValidationRequest {
+  type: ChallengeType;
+  /** ASCII domain; for wildcard orders the base domain. */
+  domain: string;
+  token: string;
+  keyAuthorization: string;
+}
+
+export interface ValidationRecord {
+  url?: string;
+  hostname: string;
+  port?: string;
+  addressesResolved?: string[];
+  addressUsed?: string;
+}
+
+export type ValidationResult =
+  | { ok: true; records: ValidationRecord[] }
+  | { ok: false; problem: { type: string; detail: string }; records: ValidationRecord[] };
+
+export type ProblemKind = 'connection' | 'dns' | 'unauthorized' | 'incorrectResponse' | 'tls' | 'malformed' | 'serverInternal';
+
+export const ACME_ERROR_PREFIX = 'urn:ietf:params:acme:error:';
+
+/** Thrown inside the VA; `validate` turns it into a failed ValidationResult. */
+export class ValidationError extends Error {
+  constructor(readonly kind: ProblemKind, detail: string) {
+    super(detail);
+    this.name = 'ValidationError';
+  }
+}
+
+/** One absolute deadline per validation, so redirects and fallbacks cannot stretch it. */
+export class Deadline {
+  private readonly end: number;
+  constructor(ms: number) {
+    this.end = Date.now() + ms;
+  }
+  remaining(): number {
+    return Math.max(0, this.end - Date.now());
+  }
+}
