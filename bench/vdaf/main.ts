@@ -1,6 +1,6 @@
 // Prio3 (VDAF-08) per-report cost: cobble's @cobble/vdaf vs @divviup/prio3 0.8.0, measured in the same run.
 // shard = one client report; prepare = both aggregators' prep init, prep-shares-to-prep and prep next.
-// Run: npm run bench -- vdaf [--quick]
+// Run: npm run bench -- vdaf [--quick] [--only=NAME-SUBSTRING]
 import { randomBytes } from 'node:crypto';
 import { Prio3Count, Prio3Histogram, Prio3Sum, Prio3SumVec } from '@divviup/prio3';
 import { prio3Count, prio3Histogram, prio3Sum, prio3SumVec, type Prio3 } from '@cobble/vdaf';
@@ -75,8 +75,9 @@ async function compare(a: (i: number) => unknown, b: (i: number) => unknown): Pr
 }
 
 const verifyKey = randomBytes(16);
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7);
 const rows: string[] = [];
-for (const c of cases) {
+for (const c of cases.filter((x) => only === undefined || x.name.includes(only))) {
   const pool = Array.from({ length: 16 }, () => ({ m: c.measurement(), nonce: randomBytes(16) }));
   const cobbleReports = pool.map((r) => ({ nonce: r.nonce, ...c.cobble.shard(r.m, r.nonce, randomBytes(c.cobble.randSize)) }));
   const divReports = await Promise.all(pool.map(async (r) => ({ nonce: r.nonce, ...(await c.divviup.shard(r.m, r.nonce, randomBytes(c.divviup.randSize))) })));

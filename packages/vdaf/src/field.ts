@@ -295,10 +295,25 @@ const P128 = Uint32Array.of(1, 0, 0xffffffe4, 0xffffffff);
 const P64 = Uint32Array.of(1, 0xffffffff);
 
 function reduceWide128(out: Uint32Array, o: number, h: number): void {
+  if (h < 65536) {
+    // below 2^256: the ordinary product reduction applies
+    for (let k = 0; k < 15; k++) T[k] = TD[k]!;
+    T[15] = h;
+    TD.fill(0, 0, 16);
+    reduce128(out, o);
+    return;
+  }
   reduceWideGeneric(out, o, 15, h, 8, 4, 28, 4, P128);
 }
 
 function reduceWide64(out: Uint32Array, o: number, h: number): void {
+  if (h < 65536) {
+    for (let k = 0; k < 7; k++) T[k] = TD[k]!;
+    T[7] = h;
+    TD.fill(0, 0, 8);
+    reduce64(out, o);
+    return;
+  }
   reduceWideGeneric(out, o, 7, h, 4, 2, 1, 2, P64);
 }
 
@@ -607,6 +622,8 @@ export interface NttTables {
   readonly inv: Uint32Array;
   /** 1/n. */
   readonly nInv: Uint32Array;
+  /** (-1)^(n-1)/n, the common factor of the Lagrange basis at the n-th roots. */
+  readonly lagrangeFactor: Uint32Array;
   /** all n powers of the principal n-th root of unity. */
   readonly roots: Uint32Array;
   readonly bitrev: Uint32Array;
@@ -737,9 +754,17 @@ export class Field {
     this.setBig(out, oi, modPow(x, this.modulus - 2n, this.modulus));
   }
 
-  /** Copy of the LE encoding of a vector. */
+  /** The little-endian encoding of a vector (a fresh array). */
   encode(v: Uint32Array): Uint8Array {
-    return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
+    const out = new Uint8Array(v.length * 4);
+    for (let i = 0, o = 0; i < v.length; i++, o += 4) {
+      const w = v[i]!;
+      out[o] = w & 0xff;
+      out[o + 1] = (w >>> 8) & 0xff;
+      out[o + 2] = (w >>> 16) & 0xff;
+      out[o + 3] = w >>> 24;
+    }
+    return out;
   }
 
   /** Decode a vector; throws RangeError on a bad length or an unreduced element. */
@@ -747,7 +772,9 @@ export class Field {
     if (bytes.length % this.encodedSize !== 0) throw new RangeError(`${this.name}: encoding length ${bytes.length} is not a multiple of ${this.encodedSize}`);
     const n = bytes.length / this.encodedSize;
     const v = this.vec(n);
-    new Uint8Array(v.buffer).set(bytes);
+    for (let i = 0, o = 0; i < v.length; i++, o += 4) {
+      v[i] = (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) >>> 0;
+    }
     for (let i = 0; i < n; i++) if (!this.isReduced(v, i)) throw new RangeError(`${this.name}: element ${i} is not reduced modulo p`);
     return v;
   }
@@ -781,7 +808,8 @@ export class Field {
       for (let b = 0; b < log; b++) if (i & (1 << b)) r |= 1 << (log - 1 - b);
       bitrev[i] = r;
     }
-    t = { fwd, inv, nInv: this.elem(modPow(BigInt(n), p - 2n, p)), roots, bitrev };
+    const nInv = modPow(BigInt(n), p - 2n, p);
+    t = { fwd, inv, nInv: this.elem(nInv), lagrangeFactor: this.elem(n % 2 === 0 ? p - nInv : nInv), roots, bitrev };
     this.nttCache.set(n, t);
     return t;
   }

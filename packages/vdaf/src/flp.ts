@@ -109,6 +109,30 @@ export interface Circuit<M, R> {
 
 export class FlpError extends Error {}
 
+/** The prover evaluates the gadgets themselves. */
+class ProveRecorder implements Recorder {
+  constructor(
+    private readonly f: Field,
+    private readonly gadgets: readonly Gadget[],
+    readonly wires: Uint32Array[][],
+  ) {}
+  output(g: number, k: number, out: Uint32Array, oi: number): void {
+    this.gadgets[g]!.eval(this.f, this.wires[g]!, 0, k, out, oi);
+  }
+}
+
+/** The verifier reads gadget outputs off the (shares of the) gadget polynomials: outputs[g][k]. */
+class QueryRecorder implements Recorder {
+  constructor(
+    private readonly f: Field,
+    private readonly outputs: readonly Uint32Array[],
+    readonly wires: Uint32Array[][],
+  ) {}
+  output(g: number, k: number, out: Uint32Array, oi: number): void {
+    this.f.copy(out, oi, this.outputs[g]!, k);
+  }
+}
+
 interface GadgetShape {
   readonly p: number; // wire polynomial length
   readonly len: number; // gadget polynomial length in the proof
@@ -138,9 +162,7 @@ export function lagrangeWeights(f: Field, n: number, x: Uint32Array, xi: number)
     f.mul(weights, i, weights, i, roots, i);
     f.mul(suffix, 0, suffix, 0, d, i);
   }
-  const factor = f.vec(1);
-  f.copy(factor, 0, f.ntt(n).nInv, 0);
-  if ((n - 1) % 2 === 1) f.neg(factor, 0, factor, 0);
+  const factor = f.ntt(n).lagrangeFactor;
   for (let i = 0; i < n; i++) f.mul(weights, i, weights, i, factor, 0);
   return weights;
 }
@@ -160,6 +182,9 @@ export class Flp<M, R> {
   readonly proofLen: number;
   readonly verifierLen: number;
   private readonly shapes: GadgetShape[];
+  /** Per-instance scratch (the FLP is synchronous and not re-entrant). */
+  private readonly scratch: Uint32Array;
+  private readonly decideInputs: Uint32Array[][];
 
   constructor(readonly generation: Generation, readonly circuit: Circuit<M, R>) {
     const f = circuit.field;
@@ -176,6 +201,8 @@ export class Flp<M, R> {
     this.outputLen = circuit.outputLen;
     this.proofLen = circuit.gadgets.reduce((s, g, i) => s + g.arity + this.shapes[i]!.len, 0);
     this.verifierLen = 1 + circuit.gadgets.reduce((s, g) => s + g.arity + 1, 0);
+    this.scratch = f.vec(1);
+    this.decideInputs = circuit.gadgets.map((g) => Array.from({ length: g.arity }, () => f.vec(1)));
   }
 
   private newWires(seeds: Uint32Array, seedOff: number, stride = 0): Uint32Array[][] {
@@ -204,13 +231,10 @@ export class Flp<M, R> {
     const f = this.field;
     const c = this.circuit;
     const wires = this.newWires(proveRand, prOff);
-    const rec: Recorder = {
-      wires,
-      output: (g, k, o, oi) => c.gadgets[g]!.eval(f, wires[g]!, 0, k, o, oi),
-    };
-    c.eval(meas, jointRand, jrOff, 1, rec);
+    c.eval(meas, jointRand, jrOff, 1, new ProveRecorder(f, c.gadgets, wires));
     let pos = outOff;
-    c.gadgets.forEach((g, gi) => {
+    for (let gi = 0; gi < c.gadgets.length; gi++) {
+      const g = c.gadgets[gi]!;
       const { p, len, n } = this.shapes[gi]!;
       // Extend each wire polynomial from values at the p-th roots to values at the n-th roots.
       const ext: Uint32Array[] = [];
@@ -223,7 +247,7 @@ export class Flp<M, R> {
       if (this.generation === 'draft-08') f.transform(values, n, true);
       out.set(values.subarray(0, len * f.words), pos * f.words);
       pos += len;
-    });
+    }
   }
 
   /** This aggregator's share of the verifier for one proof. */
@@ -235,7 +259,8 @@ export class Flp<M, R> {
     const outputs: Uint32Array[] = [];
     const polys: Uint32Array[] = [];
     let pos = proofOff;
-    c.gadgets.forEach((g, gi) => {
+    for (let gi = 0; gi < c.gadgets.length; gi++) {
+      const g = c.gadgets[gi]!;
       const { p, len, n } = this.shapes[gi]!;
       pos += g.arity;
       const poly = proof.subarray(pos * f.words, (pos + len) * f.words);
@@ -255,12 +280,8 @@ export class Flp<M, R> {
         outputs.push(outs);
         polys.push(values);
       }
-    });
-    const rec: Recorder = {
-      wires,
-      output: (g, k, o, oi) => f.copy(o, oi, outputs[g]!, k),
-    };
-    const out = c.eval(meas, jointRand, jrOff, numShares, rec);
+    }
+    const out = c.eval(meas, jointRand, jrOff, numShares, new QueryRecorder(f, outputs, wires));
     const verifier = f.vec(this.verifierLen);
     let qr = qrOff;
     if (this.generation !== 'draft-08' && c.evalOutputLen > 1) {
@@ -272,11 +293,12 @@ export class Flp<M, R> {
       f.copy(verifier, 0, out, 0);
     }
     let v = 1;
-    c.gadgets.forEach((g, gi) => {
+    for (let gi = 0; gi < c.gadgets.length; gi++) {
+      const g = c.gadgets[gi]!;
       const { p, len, n } = this.shapes[gi]!;
       const t = qr++;
       // Abort if t is a p-th root of unity: the verifier would leak a gadget output.
-      const tp = f.vec(1);
+      const tp = this.scratch;
       f.copy(tp, 0, queryRand, t);
       for (let e = 1; e < p; e *= 2) f.mul(tp, 0, tp, 0, tp, 0);
       if (f.equal(tp, 0, f.one, 0)) throw new FlpError('query point is a root of unity');
@@ -285,7 +307,8 @@ export class Flp<M, R> {
       if (this.generation === 'draft-08') {
         // Horner on the coefficients.
         const poly = polys[gi]!;
-        const acc = f.vec(1);
+        const acc = this.scratch;
+        acc.fill(0);
         for (let i = len - 1; i >= 0; i--) {
           f.mul(acc, 0, acc, 0, queryRand, t);
           f.add(acc, 0, acc, 0, poly, i);
@@ -295,7 +318,7 @@ export class Flp<M, R> {
         const gWeights = lagrangeWeights(f, n, queryRand, t);
         dot(f, polys[gi]!, 0, gWeights, n, verifier, v++);
       }
-    });
+    }
     return verifier;
   }
 
@@ -308,13 +331,14 @@ export class Flp<M, R> {
     const f = this.field;
     if (!f.isZero(verifier, off)) return false;
     let v = off + 1;
-    const scratch: Uint32Array[] = [];
-    const z = f.vec(1);
-    for (const g of this.circuit.gadgets) {
-      scratch.length = 0;
-      for (let j = 0; j < g.arity; j++) scratch.push(verifier.subarray((v + j) * f.words, (v + j + 1) * f.words));
+    const z = this.scratch;
+    for (let gi = 0; gi < this.circuit.gadgets.length; gi++) {
+      const g = this.circuit.gadgets[gi]!;
+      // the gadget reads its inputs as inp[j][0]: one-element views into the verifier
+      const inputs = this.decideInputs[gi]!;
+      for (let j = 0; j < g.arity; j++) f.copy(inputs[j]!, 0, verifier, v + j);
       v += g.arity;
-      g.eval(f, scratch, 0, 0, z, 0);
+      g.eval(f, inputs, 0, 0, z, 0);
       if (!f.equal(z, 0, verifier, v)) return false;
       v++;
     }

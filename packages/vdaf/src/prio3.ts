@@ -39,6 +39,9 @@ const USAGE_JOINT_RAND_PART = 7;
 
 const EMPTY = new Uint8Array(0);
 
+/** Single-byte binders, allocated once. */
+const BYTE: readonly Uint8Array[] = Array.from({ length: 256 }, (_, i) => Uint8Array.of(i));
+
 function bytesOf(v: Uint32Array): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
@@ -78,6 +81,7 @@ export class Prio3<M, R> {
   readonly field: Field;
   private readonly usesJointRand: boolean;
   private readonly dstPrefix: Uint8Array;
+  private readonly dstCache: ({ ctx: Uint8Array; dst: Uint8Array } | undefined)[] = [];
 
   constructor(
     readonly generation: Generation,
@@ -107,12 +111,16 @@ export class Prio3<M, R> {
   }
 
   private dst(usage: number, ctx: Uint8Array): Uint8Array {
-    const withCtx = this.generation === 'draft-08' ? 0 : ctx.length;
-    const d = new Uint8Array(8 + withCtx);
+    // Cached per usage for the last context seen (a DAP task reuses one context for all its reports).
+    const withCtx = this.generation === 'draft-08' ? EMPTY : ctx;
+    const hit = this.dstCache[usage];
+    if (hit !== undefined && (hit.ctx === withCtx || equalBytes(hit.ctx, withCtx))) return hit.dst;
+    const d = new Uint8Array(8 + withCtx.length);
     d.set(this.dstPrefix, 0);
     d[6] = usage >>> 8;
     d[7] = usage & 0xff;
-    if (withCtx > 0) d.set(ctx, 8);
+    d.set(withCtx, 8);
+    this.dstCache[usage] = { ctx: new Uint8Array(withCtx), dst: d };
     return d;
   }
 
@@ -125,15 +133,15 @@ export class Prio3<M, R> {
   }
 
   private helperMeasShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): Uint32Array {
-    return this.vec(seed, USAGE_MEAS_SHARE, ctx, [Uint8Array.of(aggId)], this.flp.measLen);
+    return this.vec(seed, USAGE_MEAS_SHARE, ctx, [BYTE[aggId]!], this.flp.measLen);
   }
 
   private helperProofsShare(ctx: Uint8Array, aggId: number, seed: Uint8Array): Uint32Array {
-    return this.vec(seed, USAGE_PROOF_SHARE, ctx, [Uint8Array.of(this.proofs, aggId)], this.flp.proofLen * this.proofs);
+    return this.vec(seed, USAGE_PROOF_SHARE, ctx, [BYTE[this.proofs]!, BYTE[aggId]!], this.flp.proofLen * this.proofs);
   }
 
   private jointRandPart(ctx: Uint8Array, aggId: number, blind: Uint8Array, measShare: Uint32Array, nonce: Uint8Array): Uint8Array {
-    return this.seed(blind, USAGE_JOINT_RAND_PART, ctx, [Uint8Array.of(aggId), nonce, bytesOf(measShare)]);
+    return this.seed(blind, USAGE_JOINT_RAND_PART, ctx, [BYTE[aggId]!, nonce, bytesOf(measShare)]);
   }
 
   private jointRandSeed(ctx: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
@@ -141,15 +149,15 @@ export class Prio3<M, R> {
   }
 
   private jointRands(ctx: Uint8Array, seed: Uint8Array): Uint32Array {
-    return this.vec(seed, USAGE_JOINT_RANDOMNESS, ctx, [Uint8Array.of(this.proofs)], this.flp.jointRandLen * this.proofs);
+    return this.vec(seed, USAGE_JOINT_RANDOMNESS, ctx, [BYTE[this.proofs]!], this.flp.jointRandLen * this.proofs);
   }
 
   private proveRands(ctx: Uint8Array, seed: Uint8Array): Uint32Array {
-    return this.vec(seed, USAGE_PROVE_RANDOMNESS, ctx, [Uint8Array.of(this.proofs)], this.flp.proveRandLen * this.proofs);
+    return this.vec(seed, USAGE_PROVE_RANDOMNESS, ctx, [BYTE[this.proofs]!], this.flp.proveRandLen * this.proofs);
   }
 
   private queryRands(verifyKey: Uint8Array, ctx: Uint8Array, nonce: Uint8Array): Uint32Array {
-    return this.vec(verifyKey, USAGE_QUERY_RANDOMNESS, ctx, [Uint8Array.of(this.proofs), nonce], this.flp.queryRandLen * this.proofs);
+    return this.vec(verifyKey, USAGE_QUERY_RANDOMNESS, ctx, [BYTE[this.proofs]!, nonce], this.flp.queryRandLen * this.proofs);
   }
 
   shard(measurement: M, nonce: Uint8Array, rand: Uint8Array, ctx: Uint8Array = EMPTY): { publicShare: Uint8Array; inputShares: Uint8Array[] } {
