@@ -313,7 +313,7 @@ export interface LeafRequest {
 const leafIssuers = new WeakMap<IssuerChain, Map<string, LeafIssuer>>();
 
 /** Signs a subscriber certificate per the BR 7.1.2.7 profile (domain validated); returns its DER. */
-export function issueLeaf(request: LeafRequest): Buffer {
+export function issueLeaf(request: LeafRequest): Promise<Buffer> {
   const { chain } = request;
   let byUrls = leafIssuers.get(chain);
   if (!byUrls) leafIssuers.set(chain, (byUrls = new Map()));

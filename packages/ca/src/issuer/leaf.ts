@@ -3,6 +3,10 @@
 // subscriber profile is fixed, so the constant parts (issuer name, algorithm, the seven fixed extensions) are
 // encoded once per issuer by @peculiar/x509, and only serial, validity, subject, key and SAN are written per leaf.
 import { sign, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+
+// With a callback node:crypto signs on the libuv thread pool, so the event loop keeps serving while a key signs.
+const signAsync = promisify(sign);
 import { SIGNATURE_ALGORITHMS, certificateParts, type SignatureAlgorithm } from '@cobble/pki';
 import * as x509 from '@peculiar/x509';
 
@@ -62,7 +66,7 @@ function time(date: Date): Buffer {
 
 export interface LeafIssuer {
   /** Signs a leaf and returns its DER. */
-  issue(request: { serial: Buffer; names: string[]; commonName?: string; spkiDer: Uint8Array; keyIsRsa: boolean; notBefore: Date; notAfter: Date }): Buffer;
+  issue(request: { serial: Buffer; names: string[]; commonName?: string; spkiDer: Uint8Array; keyIsRsa: boolean; notBefore: Date; notAfter: Date }): Promise<Buffer>;
 }
 
 /** Precomputes everything constant for one issuing intermediate and the given AIA/CRL URLs. */
@@ -92,7 +96,7 @@ export function leafIssuer(params: {
     der(new x509.CRLDistributionPointsExtension([params.crlUrl])),
   ]);
   return {
-    issue(request) {
+    async issue(request) {
       // RFC 5280 §4.2.1.6: with an empty subject the SAN carries the identity and must be critical.
       const san = tlv(
         0x30,
@@ -115,7 +119,7 @@ export function leafIssuer(params: {
         request.spkiDer,
         tlv(0xa3, tlv(0x30, before, request.keyIsRsa ? keyUsageRsa : keyUsageEc, after, san)),
       );
-      const signature = sign(algorithm.hash, tbs, { key: params.key, dsaEncoding: 'der' });
+      const signature = await signAsync(algorithm.hash, tbs, { key: params.key, dsaEncoding: 'der' });
       return tlv(0x30, tbs, algorithmIdentifier, tlv(0x03, Buffer.from([0]), signature));
     },
   };
