@@ -185,6 +185,7 @@ export class Flp<M, R> {
   /** Per-instance scratch (the FLP is synchronous and not re-entrant). */
   private readonly scratch: Uint32Array;
   private readonly decideInputs: Uint32Array[][];
+  private readonly wires: Uint32Array[][];
 
   constructor(readonly generation: Generation, readonly circuit: Circuit<M, R>) {
     const f = circuit.field;
@@ -203,27 +204,24 @@ export class Flp<M, R> {
     this.verifierLen = 1 + circuit.gadgets.reduce((s, g) => s + g.arity + 1, 0);
     this.scratch = f.vec(1);
     this.decideInputs = circuit.gadgets.map((g) => Array.from({ length: g.arity }, () => f.vec(1)));
+    this.wires = circuit.gadgets.map((g, i) => Array.from({ length: g.arity }, () => f.vec(this.shapes[i]!.p)));
   }
 
+  /**
+   * Wire values with the seeds (read from seeds[seedOff...], skipping `stride` gadget polynomials) at index 0.
+   * The arrays are allocated once per FLP and reused: circuits write exactly indices 1..calls on every
+   * evaluation, so the zero padding above them never changes.
+   */
   private newWires(seeds: Uint32Array, seedOff: number, stride = 0): Uint32Array[][] {
-    // One backing buffer for all wires: many small typed-array allocations were a visible cost.
     const f = this.field;
-    const total = this.circuit.gadgets.reduce((s, g, i) => s + g.arity * this.shapes[i]!.p, 0);
-    const buf = new Uint32Array(total * f.words).buffer;
-    let offset = 0;
+    const wires = this.wires;
     let s = seedOff;
-    return this.circuit.gadgets.map((g, i) => {
-      const p = this.shapes[i]!.p;
-      const wires: Uint32Array[] = [];
-      for (let j = 0; j < g.arity; j++) {
-        const w = new Uint32Array(buf, offset * 4 * f.words, p * f.words);
-        offset += p;
-        f.copy(w, 0, seeds, s++);
-        wires.push(w);
-      }
+    for (let i = 0; i < wires.length; i++) {
+      const gw = wires[i]!;
+      for (let j = 0; j < gw.length; j++) f.copy(gw[j]!, 0, seeds, s++);
       s += stride * this.shapes[i]!.len;
-      return wires;
-    });
+    }
+    return wires;
   }
 
   /** Proof for an encoded measurement; randomness vectors are read from the given offsets. */

@@ -38,6 +38,7 @@ const USAGE_JOINT_RAND_SEED = 6;
 const USAGE_JOINT_RAND_PART = 7;
 
 const EMPTY = new Uint8Array(0);
+const NO_ELEMENTS = new Uint32Array(0);
 
 /** Single-byte binders, allocated once. */
 const BYTE: readonly Uint8Array[] = Array.from({ length: 256 }, (_, i) => Uint8Array.of(i));
@@ -201,7 +202,7 @@ export class Prio3<M, R> {
       for (let i = 0; i < this.flp.measLen; i++) f.sub(leaderMeas, i, leaderMeas, i, hm, i);
       if (this.usesJointRand) parts.push(this.jointRandPart(ctx, j + 1, helperBlinds[j]!, hm, nonce));
     }
-    let jointRands = f.vec(0);
+    let jointRands: Uint32Array = NO_ELEMENTS;
     if (this.usesJointRand) {
       parts.unshift(this.jointRandPart(ctx, 0, leaderBlind!, leaderMeas, nonce));
       jointRands = this.jointRands(ctx, this.jointRandSeed(ctx, parts));
@@ -293,7 +294,7 @@ export class Prio3<M, R> {
     }
     const outShare = flp.circuit.truncate(measShare);
 
-    let jointRands = f.vec(0);
+    let jointRands: Uint32Array = NO_ELEMENTS;
     let corrected: Uint8Array | null = null;
     let part: Uint8Array | null = null;
     if (this.usesJointRand) {
@@ -336,7 +337,7 @@ export class Prio3<M, R> {
     for (let i = 0; i < this.proofs; i++) {
       if (!flp.decide(verifiers, i * flp.verifierLen)) throw new VdafError('proof verifier check failed');
     }
-    return this.usesJointRand ? this.jointRandSeed(ctx, parts) : new Uint8Array(0);
+    return this.usesJointRand ? this.jointRandSeed(ctx, parts) : EMPTY;
   }
 
   prepNext(state: Prio3PrepState, prepMessage: Uint8Array): Prio3OutputShare {
