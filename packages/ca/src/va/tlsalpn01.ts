@@ -86,9 +86,11 @@ function handshakeOnce(domain: string, address: string, port: number, deadline: 
       clearTimeout(timer);
       const peer = socket.getPeerCertificate();
       resolve({ alpn: socket.alpnProtocol ?? false, certificate: peer && peer.raw ? peer.raw : undefined });
-      socket.destroy();
+      // Close politely (close_notify), but never wait on the peer for long.
+      socket.end();
+      socket.setTimeout(1000, () => socket.destroy());
     });
-    socket.once('error', (err) => {
+    socket.on('error', (err) => {
       clearTimeout(timer);
       const problem = socketProblem(err, where, connected);
       if (problem.kind === 'tls' && /no.application.protocol/i.test(err.message)) {
