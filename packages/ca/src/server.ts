@@ -11,6 +11,7 @@ import { RegistrationAuthority, type Validator } from './ra/index.js';
 import { StorageAuthority } from './sa/index.js';
 import { ValidationAuthority } from './va/index.js';
 import { buildWfe } from './wfe/index.js';
+import { CrlPublisher } from './crl/index.js';
 
 export interface RunningCa {
   directoryUrl: string;
@@ -42,22 +43,35 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     timeoutMs: config.va.timeoutMs,
   });
 
-  // AIA issuer certificates over plain HTTP, as the BRs require for caIssuers.
+  // AIA issuer certificates and CRLs over plain HTTP, as the BRs require for caIssuers and CRL distribution points.
+  const crls = new CrlPublisher(sa);
+  let urlBase = '';
   const aiaServer: Server = createServer((request, response) => {
-    const match = /^\/aia\/(ecdsa|rsa)\.der$/.exec(request.url ?? '');
-    const chain = match ? (match[1] === 'rsa' ? hierarchy.rsa : hierarchy.ecdsa) : undefined;
-    if (!chain || (request.method !== 'GET' && request.method !== 'HEAD')) {
+    const match = /^\/(aia|crl)\/(ecdsa|rsa)\.(der|crl)$/.exec(request.url ?? '');
+    const chain = match ? (match[2] === 'rsa' ? hierarchy.rsa : hierarchy.ecdsa) : undefined;
+    if (!match || !chain || (request.method !== 'GET' && request.method !== 'HEAD') || (match[1] === 'aia') !== (match[3] === 'der')) {
       response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
       return;
     }
-    const der = Buffer.from(chain.intermediate.cert.rawData);
-    response.writeHead(200, { 'Content-Type': 'application/pkix-cert', 'Content-Length': der.length }).end(request.method === 'GET' ? der : undefined);
+    const send = (der: Buffer, type: string) =>
+      response.writeHead(200, { 'Content-Type': type, 'Content-Length': der.length }).end(request.method === 'GET' ? der : undefined);
+    if (match[1] === 'aia') {
+      send(Buffer.from(chain.intermediate.cert.rawData), 'application/pkix-cert');
+      return;
+    }
+    crls.crlFor(chain, `${urlBase}/crl/${chain.name}.crl`).then(
+      (der) => send(der, 'application/pkix-crl'),
+      (err: unknown) => {
+        logger.error({ err }, 'CRL generation failed');
+        response.writeHead(500, { 'Content-Type': 'text/plain' }).end('CRL generation failed\n');
+      },
+    );
   });
   aiaServer.listen(config.listen.httpPort, config.listen.host);
   await once(aiaServer, 'listening');
   const httpPort = (aiaServer.address() as AddressInfo).port;
   const hostForUrl = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  const urlBase = (config.issuance.urlBase ?? `http://${hostForUrl}:${httpPort}`).replace(/\/$/, '');
+  urlBase = (config.issuance.urlBase ?? `http://${hostForUrl}:${httpPort}`).replace(/\/$/, '');
 
   const ra = new RegistrationAuthority(sa, options.validator ?? va, hierarchy, {
     orderLifetimeMs: config.acme.orderLifetimeHours * 3_600_000,

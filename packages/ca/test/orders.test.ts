@@ -1,6 +1,7 @@
 // Orders: notBefore/notAfter, authorization deactivation, and revocation by the account key and by the certificate key.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { get } from 'node:http';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { calculateJwkThumbprint } from 'jose';
@@ -85,12 +86,40 @@ function leafDer(chainPem: string): Buffer {
   return Buffer.from(new x509.X509Certificate(splitPemChain(chainPem)[0]!).rawData);
 }
 
-test('revocation by the ordering account', async () => {
+function fetchHttp(url: string): Promise<{ status: number; body: Buffer; type?: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), type: res.headers['content-type'] }));
+    }).on('error', reject);
+  });
+}
+
+async function crlOf(chainPem: string): Promise<Buffer> {
+  const leaf = new x509.X509Certificate(splitPemChain(chainPem)[0]!);
+  const url = leaf.getExtension(x509.CRLDistributionPointsExtension)!.distributionPoints[0]!.distributionPoint!.fullName![0]!.uniformResourceIdentifier!;
+  const fetched = await fetchHttp(url);
+  assert.equal(fetched.status, 200);
+  assert.equal(fetched.type, 'application/pkix-crl');
+  return fetched.body;
+}
+
+test('revocation by the ordering account; the CRL at the leaf\'s distribution point then lists it', async () => {
   const issued = await issueViaHttp01(client, h.responder, ['revoke-account.example.com']);
+  const before = opensslVerifyStrict(issued.chainPem, h.ca.rootsPem.ecdsa, await crlOf(issued.chainPem));
+  assert.ok(before.ok, before.output);
   const response = await client.post(client.directory.revokeCert, { certificate: leafDer(issued.chainPem).toString('base64url'), reason: 1 });
   assert.equal(response.status, 200, response.text());
   assert.ok(response.header('replay-nonce'));
   assertProblem(await client.post(client.directory.revokeCert, { certificate: leafDer(issued.chainPem).toString('base64url') }), 'alreadyRevoked', 400);
+  const after = opensslVerifyStrict(issued.chainPem, h.ca.rootsPem.ecdsa, await crlOf(issued.chainPem));
+  assert.equal(after.ok, false);
+  assert.match(after.output, /certificate revoked/);
+  const crl = new x509.X509Crl(await crlOf(issued.chainPem));
+  const entry = crl.entries.find((e) => e.serialNumber.toLowerCase() === new x509.X509Certificate(splitPemChain(issued.chainPem)[0]!).serialNumber.toLowerCase());
+  assert.ok(entry, 'the revoked serial is on the CRL');
+  assert.equal(entry.reason, x509.X509CrlReason.keyCompromise);
 });
 
 test('revocation by the certificate key (jwk request), from no account at all', async () => {

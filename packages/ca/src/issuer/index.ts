@@ -2,7 +2,8 @@
 // ACME server's own TLS certificate. Signing goes through WebCrypto via @peculiar/x509.
 // @peculiar/x509 resolves its ASN.1 helpers through tsyringe, which needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
-import { createPrivateKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 type EcKeyGenParams = webcrypto.EcKeyGenParams;
@@ -14,7 +15,7 @@ type EcdsaParams = webcrypto.EcdsaParams;
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import type { SignatureAlgorithm } from '@cobble/pki';
+import type { KeyAlgorithm, SignatureAlgorithm, Signer } from '@cobble/pki';
 import { leafIssuer, type LeafIssuer } from './leaf.js';
 export { splitSigned } from './leaf.js';
 
@@ -58,8 +59,6 @@ export interface SigningCa {
   cert: x509.X509Certificate;
   pem: string;
   key: CryptoKey;
-  /** The same private key for node:crypto, which signs synchronously on the leaf hot path. */
-  keyObject: KeyObject;
   algorithm: AlgorithmName;
 }
 
@@ -71,10 +70,36 @@ const SIGNATURE_ALGORITHM: Record<AlgorithmName, SignatureAlgorithm> = {
 
 export interface IssuerChain {
   name: IssuerName;
-  intermediate: SigningCa;
+  /** The issuing certificate (named in leaves' AKI and AIA). */
+  intermediate: { cert: x509.X509Certificate; pem: string };
+  /** Signs leaves and CRLs with the issuing key (a file key here; a PKCS#11 token for configured issuers). */
+  signer: Signer;
+  /** The root of the default chain. */
   root: x509.X509Certificate;
-  /** The intermediate cross-signed by the other root: the alternate chain served with rel="alternate". */
-  crossIntermediatePem?: string;
+  /** PEM chains served after the leaf: [default, ...alternates] (e.g. through a cross-signed intermediate). */
+  chainsPem: string[];
+}
+
+// With a callback node:crypto signs on the libuv thread pool, so the event loop keeps serving while a key signs.
+const signAsync = promisify(nodeSign);
+
+/** A software issuing key that signs off the event loop. */
+class ThreadPoolSigner implements Signer {
+  readonly publicKey: Uint8Array;
+  readonly signatureAlgorithm: SignatureAlgorithm;
+  constructor(
+    private readonly key: KeyObject,
+    readonly keyAlgorithm: KeyAlgorithm,
+    readonly description: string,
+  ) {
+    this.publicKey = new Uint8Array(createPublicKey(key).export({ type: 'spki', format: 'der' }));
+    this.signatureAlgorithm = SIGNATURE_ALGORITHM[keyAlgorithm as AlgorithmName];
+  }
+
+  async sign(data: Uint8Array): Promise<Uint8Array> {
+    const hash = this.signatureAlgorithm.endsWith('384') ? 'sha384' : 'sha256';
+    return new Uint8Array(await signAsync(hash, data, { key: this.key, dsaEncoding: 'der' }));
+  }
 }
 
 function pemOf(label: string, der: ArrayBuffer | Uint8Array): string {
@@ -158,7 +183,6 @@ async function toSigningCa(stored: StoredCa): Promise<SigningCa> {
     cert: new x509.X509Certificate(stored.certPem),
     pem: stored.certPem,
     key: await importPrivateKey(stored.keyPem, stored.algorithm),
-    keyObject: createPrivateKey(stored.keyPem),
     algorithm: stored.algorithm,
   };
 }
@@ -168,7 +192,7 @@ async function createCa(subject: string, algorithm: AlgorithmName, issuer: Signi
   const cert = await caCertificate({ subject, keys, issuer, algorithm, years });
   const keyPem = pemOf('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey));
   const stored = { certPem: cert.toString('pem') + '\n', keyPem, algorithm };
-  return { stored, ca: { cert, pem: stored.certPem, key: keys.privateKey, keyObject: createPrivateKey(keyPem), algorithm }, keys };
+  return { stored, ca: { cert, pem: stored.certPem, key: keys.privateKey, algorithm }, keys };
 }
 
 interface HierarchyFile {
@@ -240,18 +264,16 @@ export async function loadOrCreateHierarchy(dataDir: string): Promise<Hierarchy>
   await writeFile(trustBundlePath, stored.serverTlsRoot.certPem);
   await writeFile(join(directory, 'root-ecdsa.pem'), stored.ecdsaRoot.certPem);
   await writeFile(join(directory, 'root-rsa.pem'), stored.rsaRoot.certPem);
+  const issuing = async (name: IssuerName, ca: StoredCa, root: StoredCa, alternates: string[]): Promise<IssuerChain> => ({
+    name,
+    intermediate: { cert: new x509.X509Certificate(ca.certPem), pem: ca.certPem },
+    signer: new ThreadPoolSigner(createPrivateKey(ca.keyPem), ca.algorithm, `file:${file}#${name}`),
+    root: new x509.X509Certificate(root.certPem),
+    chainsPem: [ca.certPem, ...alternates],
+  });
   return {
-    ecdsa: {
-      name: 'ecdsa',
-      intermediate: await toSigningCa(stored.ecdsaIntermediate),
-      root: new x509.X509Certificate(stored.ecdsaRoot.certPem),
-      crossIntermediatePem: stored.ecdsaCrossPem,
-    },
-    rsa: {
-      name: 'rsa',
-      intermediate: await toSigningCa(stored.rsaIntermediate),
-      root: new x509.X509Certificate(stored.rsaRoot.certPem),
-    },
+    ecdsa: await issuing('ecdsa', stored.ecdsaIntermediate, stored.ecdsaRoot, [stored.ecdsaCrossPem]),
+    rsa: await issuing('rsa', stored.rsaIntermediate, stored.rsaRoot, []),
     serverTlsRoot: await toSigningCa(stored.serverTlsRoot),
     trustBundlePath,
     rootsPem: { ecdsa: stored.ecdsaRoot.certPem, rsa: stored.rsaRoot.certPem },
@@ -325,8 +347,7 @@ export function issueLeaf(request: LeafRequest): Promise<Buffer> {
     issuer = leafIssuer({
       intermediateDer: new Uint8Array(chain.intermediate.cert.rawData),
       intermediateKeyId: ski.keyId,
-      key: chain.intermediate.keyObject,
-      signatureAlgorithm: SIGNATURE_ALGORITHM[chain.intermediate.algorithm],
+      signer: chain.signer,
       aiaIssuerUrl: request.aiaIssuerUrl,
       crlUrl: request.crlUrl,
     });

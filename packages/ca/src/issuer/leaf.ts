@@ -2,12 +2,8 @@
 // schema costs several milliseconds (measured ~8 ms against ~1 ms for the P-384 signature itself). The BR
 // subscriber profile is fixed, so the constant parts (issuer name, algorithm, the seven fixed extensions) are
 // encoded once per issuer by @peculiar/x509, and only serial, validity, subject, key and SAN are written per leaf.
-import { sign, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
 
-// With a callback node:crypto signs on the libuv thread pool, so the event loop keeps serving while a key signs.
-const signAsync = promisify(sign);
-import { SIGNATURE_ALGORITHMS, certificateParts, type SignatureAlgorithm } from '@cobble/pki';
+import { SIGNATURE_ALGORITHMS, certificateParts, type Signer } from '@cobble/pki';
 import * as x509 from '@peculiar/x509';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -74,12 +70,11 @@ export function leafIssuer(params: {
   intermediateDer: Uint8Array;
   /** SubjectKeyIdentifier of the intermediate, hex. */
   intermediateKeyId: string;
-  key: KeyObject;
-  signatureAlgorithm: SignatureAlgorithm;
+  signer: Signer;
   aiaIssuerUrl: string;
   crlUrl: string;
 }): LeafIssuer {
-  const algorithm = SIGNATURE_ALGORITHMS[params.signatureAlgorithm];
+  const algorithm = SIGNATURE_ALGORITHMS[params.signer.signatureAlgorithm];
   const algorithmIdentifier = Buffer.from(algorithm.algorithmIdentifierHex, 'hex');
   const issuerName = Buffer.from(certificateParts(params.intermediateDer).subject);
   const der = (extension: x509.Extension) => Buffer.from(extension.rawData);
@@ -119,7 +114,7 @@ export function leafIssuer(params: {
         request.spkiDer,
         tlv(0xa3, tlv(0x30, before, request.keyIsRsa ? keyUsageRsa : keyUsageEc, after, san)),
       );
-      const signature = await signAsync(algorithm.hash, tbs, { key: params.key, dsaEncoding: 'der' });
+      const signature = await params.signer.sign(tbs);
       return tlv(0x30, tbs, algorithmIdentifier, tlv(0x03, Buffer.from([0]), signature));
     },
   };

@@ -410,9 +410,7 @@ export class RegistrationAuthority {
   /** The PEM chains for a certificate: [default, ...alternates]. */
   chainsFor(record: CertificateRecord): string[] {
     const chain = record.issuerName === 'rsa' ? this.hierarchy.rsa : this.hierarchy.ecdsa;
-    const chains = [record.pem + chain.intermediate.pem];
-    if (chain.crossIntermediatePem) chains.push(record.pem + chain.crossIntermediatePem);
-    return chains;
+    return chain.chainsPem.map((rest) => record.pem + rest);
   }
 
   issuerChain(name: string): IssuerChain | undefined {
