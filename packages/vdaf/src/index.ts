@@ -16,7 +16,15 @@ import type { Generation } from './xof.js';
 export { Field, Field64, Field128 } from './field.js';
 export { TurboShake128, turboShake128 } from './keccak.js';
 export { XofTurboShake128, XofFixedKeyAes128, type Generation } from './xof.js';
-export { Prio3, VdafError, type Prio3PrepState, type Prio3OutputShare, type Prio3AggregateShare } from './prio3.js';
+export {
+  Prio3,
+  VdafError,
+  type Prio3PrepState,
+  type Prio3OutputShare,
+  type Prio3AggregateShare,
+  type Prio3InputShare,
+  type Prio3PrepShare,
+} from './prio3.js';
 
 /** Private-use codepoint of the test-only variants. */
 export const TEST_ALGORITHM_ID = 0xffffffff;

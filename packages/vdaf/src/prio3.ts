@@ -21,6 +21,21 @@ export interface Prio3PrepState {
   readonly correctedJointRandSeed: Uint8Array | null;
 }
 
+/** A decoded input share: the leader's field vectors, or a helper's seed(s); plus the blind if any. */
+export interface Prio3InputShare {
+  readonly measShare: Uint32Array | null;
+  readonly proofsShare: Uint32Array | null;
+  /** Helper only: [share seed] at draft-20, [measurement seed, proof seed] at draft-08. */
+  readonly seeds: readonly Uint8Array[];
+  readonly blind: Uint8Array | null;
+}
+
+/** A decoded prep share (verifier share): verifier elements for every proof, plus the joint randomness part. */
+export interface Prio3PrepShare {
+  readonly verifiersShare: Uint32Array;
+  readonly jointRandPart: Uint8Array | null;
+}
+
 export interface Prio3OutputShare {
   readonly data: Uint32Array;
 }
@@ -260,6 +275,70 @@ export class Prio3<M, R> {
     }
   }
 
+  /** Joint randomness parts of the public share (empty when the circuit has no joint randomness). */
+  decodePublicShare(bytes: Uint8Array): Uint8Array[] {
+    if (bytes.length !== this.publicShareSize()) throw new VdafError(`public share has length ${bytes.length}, expected ${this.publicShareSize()}`);
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; i += this.seedSize) parts.push(bytes.subarray(i, i + this.seedSize));
+    return parts;
+  }
+
+  encodePublicShare(parts: readonly Uint8Array[]): Uint8Array {
+    const out = concat(parts);
+    if (out.length !== this.publicShareSize()) throw new VdafError('wrong number or size of joint randomness parts');
+    return out;
+  }
+
+  decodeInputShare(aggId: number, bytes: Uint8Array): Prio3InputShare {
+    this.checkAggId(aggId);
+    if (bytes.length !== this.inputShareSize(aggId)) throw new VdafError(`input share has length ${bytes.length}, expected ${this.inputShareSize(aggId)}`);
+    const s = this.seedSize;
+    if (aggId === 0) {
+      const measBytes = this.flp.measLen * this.field.encodedSize;
+      const proofBytes = this.flp.proofLen * this.proofs * this.field.encodedSize;
+      return {
+        measShare: this.decodeVec(bytes.subarray(0, measBytes), 'measurement share'),
+        proofsShare: this.decodeVec(bytes.subarray(measBytes, measBytes + proofBytes), 'proof share'),
+        seeds: [],
+        blind: this.usesJointRand ? bytes.subarray(measBytes + proofBytes) : null,
+      };
+    }
+    const nSeeds = this.generation === 'draft-08' ? 2 : 1;
+    const seeds = Array.from({ length: nSeeds }, (_, i) => bytes.subarray(i * s, (i + 1) * s));
+    return { measShare: null, proofsShare: null, seeds, blind: this.usesJointRand ? bytes.subarray(nSeeds * s) : null };
+  }
+
+  encodeInputShare(share: Prio3InputShare): Uint8Array {
+    const tail = share.blind ? [share.blind] : [];
+    if (share.measShare && share.proofsShare) return concat([this.field.encode(share.measShare), this.field.encode(share.proofsShare), ...tail]);
+    return concat([...share.seeds, ...tail]);
+  }
+
+  decodePrepShare(bytes: Uint8Array): Prio3PrepShare {
+    if (bytes.length !== this.prepShareSize()) throw new VdafError(`prep share has length ${bytes.length}, expected ${this.prepShareSize()}`);
+    const vBytes = this.flp.verifierLen * this.proofs * this.field.encodedSize;
+    return {
+      verifiersShare: this.decodeVec(bytes.subarray(0, vBytes), 'prep share'),
+      jointRandPart: this.usesJointRand ? bytes.subarray(vBytes) : null,
+    };
+  }
+
+  encodePrepShare(share: Prio3PrepShare): Uint8Array {
+    const v = this.field.encode(share.verifiersShare);
+    return share.jointRandPart ? concat([v, share.jointRandPart]) : v;
+  }
+
+  /** The joint randomness seed carried by the prep message, or null for circuits without joint randomness. */
+  decodePrepMessage(bytes: Uint8Array): Uint8Array | null {
+    const expected = this.usesJointRand ? this.seedSize : 0;
+    if (bytes.length !== expected) throw new VdafError(`prep message has length ${bytes.length}, expected ${expected}`);
+    return this.usesJointRand ? bytes : null;
+  }
+
+  encodePrepMessage(jointRandSeed: Uint8Array | null): Uint8Array {
+    return jointRandSeed ? new Uint8Array(jointRandSeed) : EMPTY;
+  }
+
   prepInit(
     verifyKey: Uint8Array,
     aggId: number,
@@ -268,30 +347,22 @@ export class Prio3<M, R> {
     inputShare: Uint8Array,
     ctx: Uint8Array = EMPTY,
   ): { state: Prio3PrepState; prepShare: Uint8Array } {
-    this.checkAggId(aggId);
     if (verifyKey.length !== this.verifyKeySize) throw new VdafError(`verify key must be ${this.verifyKeySize} bytes`);
     if (nonce.length !== this.nonceSize) throw new VdafError(`nonce must be ${this.nonceSize} bytes`);
-    if (inputShare.length !== this.inputShareSize(aggId)) throw new VdafError(`input share has length ${inputShare.length}, expected ${this.inputShareSize(aggId)}`);
-    if (publicShare.length !== this.publicShareSize()) throw new VdafError(`public share has length ${publicShare.length}, expected ${this.publicShareSize()}`);
+    const parts = this.decodePublicShare(publicShare);
+    const share = this.decodeInputShare(aggId, inputShare);
     const f = this.field;
-    const s = this.seedSize;
     const flp = this.flp;
     let measShare: Uint32Array;
     let proofsShare: Uint32Array;
-    let blind: Uint8Array | null = null;
     if (aggId === 0) {
-      const measBytes = flp.measLen * f.encodedSize;
-      const proofBytes = flp.proofLen * this.proofs * f.encodedSize;
-      measShare = this.decodeVec(inputShare.subarray(0, measBytes), 'measurement share');
-      proofsShare = this.decodeVec(inputShare.subarray(measBytes, measBytes + proofBytes), 'proof share');
-      if (this.usesJointRand) blind = inputShare.subarray(measBytes + proofBytes);
+      measShare = share.measShare!;
+      proofsShare = share.proofsShare!;
     } else {
-      const measSeed = inputShare.subarray(0, s);
-      const proofSeed = this.generation === 'draft-08' ? inputShare.subarray(s, 2 * s) : measSeed;
-      measShare = this.helperMeasShare(ctx, aggId, measSeed);
-      proofsShare = this.helperProofsShare(ctx, aggId, proofSeed);
-      if (this.usesJointRand) blind = inputShare.subarray(this.generation === 'draft-08' ? 2 * s : s);
+      measShare = this.helperMeasShare(ctx, aggId, share.seeds[0]!);
+      proofsShare = this.helperProofsShare(ctx, aggId, share.seeds[share.seeds.length - 1]!);
     }
+    const blind = share.blind;
     const outShare = flp.circuit.truncate(measShare);
 
     let jointRands: Uint32Array = NO_ELEMENTS;
@@ -299,8 +370,7 @@ export class Prio3<M, R> {
     let part: Uint8Array | null = null;
     if (this.usesJointRand) {
       part = this.jointRandPart(ctx, aggId, blind!, measShare, nonce);
-      const parts: Uint8Array[] = [];
-      for (let i = 0; i < this.shares; i++) parts.push(i === aggId ? part : publicShare.subarray(i * s, (i + 1) * s));
+      parts[aggId] = part;
       corrected = this.jointRandSeed(ctx, parts);
       jointRands = this.jointRands(ctx, corrected);
     }
@@ -325,14 +395,12 @@ export class Prio3<M, R> {
     if (prepShares.length !== this.shares) throw new VdafError(`expected ${this.shares} prep shares, got ${prepShares.length}`);
     const f = this.field;
     const flp = this.flp;
-    const vBytes = flp.verifierLen * this.proofs * f.encodedSize;
     const verifiers = f.vec(flp.verifierLen * this.proofs);
     const parts: Uint8Array[] = [];
     for (const ps of prepShares) {
-      if (ps.length !== this.prepShareSize()) throw new VdafError(`prep share has length ${ps.length}, expected ${this.prepShareSize()}`);
-      const v = this.decodeVec(ps.subarray(0, vBytes), 'prep share');
-      for (let i = 0; i < v.length / f.words; i++) f.add(verifiers, i, verifiers, i, v, i);
-      if (this.usesJointRand) parts.push(ps.subarray(vBytes));
+      const { verifiersShare, jointRandPart } = this.decodePrepShare(ps);
+      for (let i = 0; i < verifiersShare.length / f.words; i++) f.add(verifiers, i, verifiers, i, verifiersShare, i);
+      if (jointRandPart) parts.push(jointRandPart);
     }
     for (let i = 0; i < this.proofs; i++) {
       if (!flp.decide(verifiers, i * flp.verifierLen)) throw new VdafError('proof verifier check failed');
@@ -341,12 +409,8 @@ export class Prio3<M, R> {
   }
 
   prepNext(state: Prio3PrepState, prepMessage: Uint8Array): Prio3OutputShare {
-    if (this.usesJointRand) {
-      if (prepMessage.length !== this.seedSize) throw new VdafError(`prep message must be ${this.seedSize} bytes`);
-      if (!equalBytes(prepMessage, state.correctedJointRandSeed!)) throw new VdafError('joint randomness check failed');
-    } else if (prepMessage.length !== 0) {
-      throw new VdafError('prep message must be empty');
-    }
+    const seed = this.decodePrepMessage(prepMessage);
+    if (seed !== null && !equalBytes(seed, state.correctedJointRandSeed!)) throw new VdafError('joint randomness check failed');
     return { data: state.outShare };
   }
 

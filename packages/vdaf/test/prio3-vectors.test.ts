@@ -68,12 +68,24 @@ function sameResult(actual: unknown, expected: unknown): void {
   assert.deepEqual(norm(actual), norm(expected));
 }
 
+/** Every message of a report decodes and re-encodes to the same bytes. */
+function checkCodecs(prio3: AnyPrio3, r: Json, prepShares: string[] | undefined, prepMessage: string | undefined): void {
+  const publicShare = unhex(r.public_share as string);
+  assert.equal(hex(prio3.encodePublicShare(prio3.decodePublicShare(publicShare))), r.public_share);
+  (r.input_shares as string[]).forEach((s, j) => {
+    assert.equal(hex(prio3.encodeInputShare(prio3.decodeInputShare(j, unhex(s)))), s, `input share ${j}`);
+  });
+  for (const ps of prepShares ?? []) assert.equal(hex(prio3.encodePrepShare(prio3.decodePrepShare(unhex(ps)))), ps);
+  if (prepMessage !== undefined) assert.equal(hex(prio3.encodePrepMessage(prio3.decodePrepMessage(unhex(prepMessage)))), prepMessage);
+}
+
 function runDraft08(name: string, v: Json): void {
   const reports = v.prep as Json[];
   const prio3 = instantiate('draft-08', name, v, (reports[0]!.input_shares as string[])[0]!);
   const verifyKey = unhex(v.verify_key as string);
   const outShares: Prio3OutputShare[][] = Array.from({ length: prio3.shares }, () => []);
   for (const r of reports) {
+    checkCodecs(prio3, r, (r.prep_shares as string[][])[0], (r.prep_messages as string[])[0]);
     const nonce = unhex(r.nonce as string);
     const { publicShare, inputShares } = prio3.shard(r.measurement, nonce, unhex(r.rand as string));
     assert.equal(hex(publicShare), r.public_share);
@@ -110,6 +122,10 @@ function runDraft20(name: string, v: Json): void {
   const states = new Map<string, Prio3PrepState>();
   const prepShares = new Map<number, Uint8Array[]>();
   const outShares: Prio3OutputShare[][] = Array.from({ length: prio3.shares }, () => []);
+  for (const r of reports) {
+    const given = (r.verifier_shares as string[][])[0];
+    checkCodecs(prio3, r, given?.length === prio3.shares ? given : undefined, (r.verifier_messages as string[])[0]);
+  }
   const expectOutcome = (op: Operation, fn: () => void): void => {
     if (op.success) fn();
     else assert.throws(fn, VdafError, `${op.operation} must fail`);
