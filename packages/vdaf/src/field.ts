@@ -2,13 +2,13 @@
 //
 // Representation: a vector of n elements is a Uint32Array of n*W little-endian 32-bit words (W = 2 or 4).
 // This is the wire encoding on a little-endian host, so encode/decode is a copy plus a range check, and the
-// XOF output can be read into vectors word by word. Multiplication keeps one operand in 32-bit words and
-// splits the other in 16-bit halves, so every partial product (< 2^48) and column sum (< 2^51) is exact in a
-// double (32 multiplications for Field128, 8 for Field64), then reduces with the special form of each
-// modulus: no division and no BigInt, about 10x faster than BigInt-per-element arithmetic.
+// XOF output can be read into vectors word by word. A 32x32-bit product is formed exactly as a (high, low)
+// pair from Math.imul and one rounded double multiplication, and the reduction uses the special form of
+// each modulus: no division and no BigInt, several times faster than BigInt-per-element arithmetic. Dot
+// products accumulate 16-bit-limb partial products unreduced (exact in doubles) and reduce once.
 // Operations address elements by index (out[oi] = a[ai] op b[bi]) so hot loops allocate nothing.
 
-/** Scratch for the 16-bit limbs of a double-width product. */
+/** Scratch for the 16-bit limbs of a double-width value (reduction of dot products). */
 const T = new Int32Array(16);
 
 const TWO32 = 4294967296;
@@ -135,103 +135,169 @@ function reduce64(out: Uint32Array, o: number): void {
   out[o + 1] = hi;
 }
 
+/**
+ * Field128 product: the 16 word products are exact as (high, low) pairs, the low word from Math.imul and
+ * the high word by rounding (a*b - low) / 2^32 computed in doubles (error < 2^-20); their halves add up in
+ * eight columns below 2^36, and the reduction uses 2^128 = 28*2^64 - 1 on 32-bit words.
+ */
 function mul128(out: Uint32Array, oi: number, a: Uint32Array, ai: number, b: Uint32Array, bi: number): void {
   const ao = ai * 4, bo = bi * 4;
-  const a0 = a[ao + 0]!;
-  const a1 = a[ao + 1]!;
-  const a2 = a[ao + 2]!;
-  const a3 = a[ao + 3]!;
-  const bw0 = b[bo + 0]!;
-  const b0 = bw0 & 0xffff, b1 = bw0 >>> 16;
-  const bw1 = b[bo + 1]!;
-  const b2 = bw1 & 0xffff, b3 = bw1 >>> 16;
-  const bw2 = b[bo + 2]!;
-  const b4 = bw2 & 0xffff, b5 = bw2 >>> 16;
-  const bw3 = b[bo + 3]!;
-  const b6 = bw3 & 0xffff, b7 = bw3 >>> 16;
-  let c: number, h: number;
-  c = a0 * b0;
-  h = Math.floor(c / 65536);
-  T[0] = c - h * 65536;
-  c = h + a0 * b1;
-  h = Math.floor(c / 65536);
-  T[1] = c - h * 65536;
-  c = h + a0 * b2 + a1 * b0;
-  h = Math.floor(c / 65536);
-  T[2] = c - h * 65536;
-  c = h + a0 * b3 + a1 * b1;
-  h = Math.floor(c / 65536);
-  T[3] = c - h * 65536;
-  c = h + a0 * b4 + a1 * b2 + a2 * b0;
-  h = Math.floor(c / 65536);
-  T[4] = c - h * 65536;
-  c = h + a0 * b5 + a1 * b3 + a2 * b1;
-  h = Math.floor(c / 65536);
-  T[5] = c - h * 65536;
-  c = h + a0 * b6 + a1 * b4 + a2 * b2 + a3 * b0;
-  h = Math.floor(c / 65536);
-  T[6] = c - h * 65536;
-  c = h + a0 * b7 + a1 * b5 + a2 * b3 + a3 * b1;
-  h = Math.floor(c / 65536);
-  T[7] = c - h * 65536;
-  c = h + a1 * b6 + a2 * b4 + a3 * b2;
-  h = Math.floor(c / 65536);
-  T[8] = c - h * 65536;
-  c = h + a1 * b7 + a2 * b5 + a3 * b3;
-  h = Math.floor(c / 65536);
-  T[9] = c - h * 65536;
-  c = h + a2 * b6 + a3 * b4;
-  h = Math.floor(c / 65536);
-  T[10] = c - h * 65536;
-  c = h + a2 * b7 + a3 * b5;
-  h = Math.floor(c / 65536);
-  T[11] = c - h * 65536;
-  c = h + a3 * b6;
-  h = Math.floor(c / 65536);
-  T[12] = c - h * 65536;
-  c = h + a3 * b7;
-  h = Math.floor(c / 65536);
-  T[13] = c - h * 65536;
-  c = h;
-  h = Math.floor(c / 65536);
-  T[14] = c - h * 65536;
-  T[15] = h;
-  reduce128(out, oi * 4);
-}
-function mul64(out: Uint32Array, oi: number, a: Uint32Array, ai: number, b: Uint32Array, bi: number): void {
-  const ao = ai * 2, bo = bi * 2;
-  const a0 = a[ao + 0]!;
-  const a1 = a[ao + 1]!;
-  const bw0 = b[bo + 0]!;
-  const b0 = bw0 & 0xffff, b1 = bw0 >>> 16;
-  const bw1 = b[bo + 1]!;
-  const b2 = bw1 & 0xffff, b3 = bw1 >>> 16;
-  let c: number, h: number;
-  c = a0 * b0;
-  h = Math.floor(c / 65536);
-  T[0] = c - h * 65536;
-  c = h + a0 * b1;
-  h = Math.floor(c / 65536);
-  T[1] = c - h * 65536;
-  c = h + a0 * b2 + a1 * b0;
-  h = Math.floor(c / 65536);
-  T[2] = c - h * 65536;
-  c = h + a0 * b3 + a1 * b1;
-  h = Math.floor(c / 65536);
-  T[3] = c - h * 65536;
-  c = h + a1 * b2;
-  h = Math.floor(c / 65536);
-  T[4] = c - h * 65536;
-  c = h + a1 * b3;
-  h = Math.floor(c / 65536);
-  T[5] = c - h * 65536;
-  c = h;
-  h = Math.floor(c / 65536);
-  T[6] = c - h * 65536;
-  T[7] = h;
-  reduce64(out, oi * 2);
+  const a0 = a[ao]!, a1 = a[ao + 1]!, a2 = a[ao + 2]!, a3 = a[ao + 3]!;
+  const b0 = b[bo]!, b1 = b[bo + 1]!, b2 = b[bo + 2]!, b3 = b[bo + 3]!;
+  // column sums of 32-bit halves of the 16 word products (each < 2^35)
+  let l: number, c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0;
+  l = Math.imul(a0, b0) >>> 0;
+  c0 += l;
+  c1 += Math.round((a0 * b0 - l) / TWO32);
+  l = Math.imul(a0, b1) >>> 0;
+  c1 += l;
+  c2 += Math.round((a0 * b1 - l) / TWO32);
+  l = Math.imul(a1, b0) >>> 0;
+  c1 += l;
+  c2 += Math.round((a1 * b0 - l) / TWO32);
+  l = Math.imul(a0, b2) >>> 0;
+  c2 += l;
+  c3 += Math.round((a0 * b2 - l) / TWO32);
+  l = Math.imul(a1, b1) >>> 0;
+  c2 += l;
+  c3 += Math.round((a1 * b1 - l) / TWO32);
+  l = Math.imul(a2, b0) >>> 0;
+  c2 += l;
+  c3 += Math.round((a2 * b0 - l) / TWO32);
+  l = Math.imul(a0, b3) >>> 0;
+  c3 += l;
+  c4 += Math.round((a0 * b3 - l) / TWO32);
+  l = Math.imul(a1, b2) >>> 0;
+  c3 += l;
+  c4 += Math.round((a1 * b2 - l) / TWO32);
+  l = Math.imul(a2, b1) >>> 0;
+  c3 += l;
+  c4 += Math.round((a2 * b1 - l) / TWO32);
+  l = Math.imul(a3, b0) >>> 0;
+  c3 += l;
+  c4 += Math.round((a3 * b0 - l) / TWO32);
+  l = Math.imul(a1, b3) >>> 0;
+  c4 += l;
+  c5 += Math.round((a1 * b3 - l) / TWO32);
+  l = Math.imul(a2, b2) >>> 0;
+  c4 += l;
+  c5 += Math.round((a2 * b2 - l) / TWO32);
+  l = Math.imul(a3, b1) >>> 0;
+  c4 += l;
+  c5 += Math.round((a3 * b1 - l) / TWO32);
+  l = Math.imul(a2, b3) >>> 0;
+  c5 += l;
+  c6 += Math.round((a2 * b3 - l) / TWO32);
+  l = Math.imul(a3, b2) >>> 0;
+  c5 += l;
+  c6 += Math.round((a3 * b2 - l) / TWO32);
+  l = Math.imul(a3, b3) >>> 0;
+  c6 += l;
+  c7 += Math.round((a3 * b3 - l) / TWO32);
+  // x = L + H*2^128 = L - H + 28*H*2^64 (mod p), columns unnormalized (each < 2^36)
+  let w0 = c0 - c4;
+  let w1 = c1 - c5;
+  let w2 = c2 - c6 + 28 * c4;
+  let w3 = c3 - c7 + 28 * c5;
+  let h0 = 28 * c6;
+  let h1 = 28 * c7;
+  let c = Math.floor(w0 / TWO32);
+  w0 -= c * TWO32;
+  w1 += c;
+  c = Math.floor(w1 / TWO32);
+  w1 -= c * TWO32;
+  w2 += c;
+  c = Math.floor(w2 / TWO32);
+  w2 -= c * TWO32;
+  w3 += c;
+  c = Math.floor(w3 / TWO32);
+  w3 -= c * TWO32;
+  h0 += c;
+  c = Math.floor(h0 / TWO32);
+  h0 -= c * TWO32;
+  h1 += c;
+  c = Math.floor(h1 / TWO32);
+  h1 -= c * TWO32;
+  let h2 = c;
+  while (h0 !== 0 || h1 !== 0 || h2 !== 0) {
+    w0 -= h0;
+    w1 -= h1;
+    w2 += 28 * h0 - h2;
+    w3 += 28 * h1;
+    h0 = 28 * h2;
+    c = Math.floor(w0 / TWO32);
+    w0 -= c * TWO32;
+    w1 += c;
+    c = Math.floor(w1 / TWO32);
+    w1 -= c * TWO32;
+    w2 += c;
+    c = Math.floor(w2 / TWO32);
+    w2 -= c * TWO32;
+    w3 += c;
+    c = Math.floor(w3 / TWO32);
+    w3 -= c * TWO32;
+    h0 += c;
+    c = Math.floor(h0 / TWO32);
+    h0 -= c * TWO32;
+    h1 = c;
+    h2 = 0;
+  }
+  if (w3 === 0xffffffff && (w2 > 0xffffffe4 || (w2 === 0xffffffe4 && (w1 !== 0 || w0 !== 0)))) {
+    let d = w0 - 1;
+    let br = d < 0 ? 1 : 0;
+    w0 = d + br * TWO32;
+    d = w1 - br;
+    br = d < 0 ? 1 : 0;
+    w1 = d + br * TWO32;
+    w2 = w2 - 0xffffffe4 - br;
+    w3 = 0;
+  }
+  const o = oi * 4;
+  out[o] = w0;
+  out[o + 1] = w1;
+  out[o + 2] = w2;
+  out[o + 3] = w3;
 }
 
+/** Field64 product: exact word products as for Field128, reduced with 2^64 = 2^32 - 1 and 2^96 = -1. */
+function mul64(out: Uint32Array, oi: number, a: Uint32Array, ai: number, b: Uint32Array, bi: number): void {
+  const a0 = a[ai * 2]!, a1 = a[ai * 2 + 1]!, b0 = b[bi * 2]!, b1 = b[bi * 2 + 1]!;
+  const l00 = Math.imul(a0, b0) >>> 0, h00 = Math.round((a0 * b0 - l00) / TWO32);
+  const l01 = Math.imul(a0, b1) >>> 0, h01 = Math.round((a0 * b1 - l01) / TWO32);
+  const l10 = Math.imul(a1, b0) >>> 0, h10 = Math.round((a1 * b0 - l10) / TWO32);
+  const l11 = Math.imul(a1, b1) >>> 0, h11 = Math.round((a1 * b1 - l11) / TWO32);
+  let lo = l00 - h01 - h10 - l11 - h11;
+  let hi = h00 + l01 + l10 + h01 + h10 + l11;
+  let c = Math.floor(lo / TWO32);
+  lo -= c * TWO32;
+  hi += c;
+  c = Math.floor(hi / TWO32);
+  hi -= c * TWO32;
+  lo -= c;
+  hi += c;
+  while (lo < 0 || lo >= TWO32 || hi < 0 || hi >= TWO32) {
+    if (lo < 0) {
+      lo += TWO32;
+      hi -= 1;
+    } else if (lo >= TWO32) {
+      lo -= TWO32;
+      hi += 1;
+    }
+    if (hi >= TWO32) {
+      hi -= TWO32 - 1;
+      lo -= 1;
+    } else if (hi < 0) {
+      hi += TWO32 - 1;
+      lo += 1;
+    }
+  }
+  if (hi === TWO32 - 1 && lo >= 1) {
+    lo -= 1;
+    hi = 0;
+  }
+  out[oi * 2] = lo;
+  out[oi * 2 + 1] = hi;
+}
 
 /** Column sums of a lazily reduced dot product (16-bit positions). */
 const TD = new Float64Array(24);
