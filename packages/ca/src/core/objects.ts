@@ -89,7 +89,25 @@ export interface CertificateRecord {
   revokedReason?: number;
 }
 
+// CSPRNG bytes are drawn in 4 KiB blocks: one getrandom call per block instead of one per nonce or ID, which showed
+// up in profiles of the request path. Each byte is handed out once.
+const POOL_SIZE = 4096;
+let pool = randomBytes(POOL_SIZE);
+let poolOffset = 0;
+
+/** `length` fresh bytes from the CSPRNG (copied out of the pool, never reused). */
+export function randomPooled(length: number): Buffer {
+  if (length > POOL_SIZE) return randomBytes(length);
+  if (poolOffset + length > POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    poolOffset = 0;
+  }
+  const out = Buffer.from(pool.subarray(poolOffset, poolOffset + length));
+  poolOffset += length;
+  return out;
+}
+
 /** Opaque identifiers for URLs: 96 random bits, URL-safe, the same on every database. */
 export function newId(): string {
-  return randomBytes(12).toString('base64url');
+  return randomPooled(12).toString('base64url');
 }

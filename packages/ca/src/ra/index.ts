@@ -1,11 +1,12 @@
 // Registration authority: the decisions. Accounts, orders, authorizations, challenges, finalize, revocation. It asks
 // the policy module what is allowed, the VA to prove control, the issuer to sign and the SA to remember.
-import { createPublicKey, randomBytes, timingSafeEqual, verify } from 'node:crypto';
+import { createPublicKey, timingSafeEqual, verify } from 'node:crypto';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import {
   AcmeProblem,
   newId,
+  randomPooled,
   type Account,
   type Authorization,
   type CertificateRecord,
@@ -61,6 +62,18 @@ export function checkContacts(contact: unknown): string[] {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+}
+
+const spkiCache = new Map<string, Buffer>();
+/** SPKI DER of an account key; cached by thumbprint, since finalize compares it with every CSR key. */
+function spkiOfAccount(account: Account): Buffer {
+  let spki = spkiCache.get(account.thumbprint);
+  if (!spki) {
+    spki = spkiOfJwk(account.jwk as JWK);
+    spkiCache.set(account.thumbprint, spki);
+    if (spkiCache.size > 10_000) spkiCache.delete(spkiCache.keys().next().value as string);
+  }
+  return spki;
 }
 
 function spkiOfJwk(jwk: JWK): Buffer {
@@ -170,7 +183,7 @@ export class RegistrationAuthority {
           wildcard,
           status: 'pending' as const,
           expires: authzExpires,
-          token: randomBytes(32).toString('base64url'),
+          token: randomPooled(32).toString('base64url'),
         },
         challenges: types.map((type, index): Challenge => ({ id: `${index}${newId()}`, authzId, type, status: 'pending' })),
       };
@@ -332,7 +345,7 @@ export class RegistrationAuthority {
       signatureOk = false;
     }
     if (!signatureOk) throw new AcmeProblem('badCSR', 'the CSR signature does not verify');
-    if (Buffer.compare(spki, spkiOfJwk(account.jwk as JWK)) === 0) {
+    if (Buffer.compare(spki, spkiOfAccount(account)) === 0) {
       throw new AcmeProblem('badCSR', 'the CSR key must not be the account key');
     }
     const names = new Set<string>();

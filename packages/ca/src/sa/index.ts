@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationProvider, type Transaction } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, type Compilable, type MigrationProvider, type Transaction } from 'kysely';
 import type {
   Account,
   AccountStatus,
@@ -44,11 +44,39 @@ export interface NewAuthorization {
   challenges: Challenge[];
 }
 
+/**
+ * A query compiled once and run with fresh parameters: the polling reads run for every ACME request, and Kysely
+ * would otherwise rebuild and recompile the same SQL each time. `build` must use one placeholder per parameter.
+ */
+function precompiled<R>(db: Kysely<Database>, build: (db: Kysely<Database>) => Compilable<R>) {
+  const compiled = build(db).compile();
+  return async (...parameters: unknown[]): Promise<R[]> => (await db.executeQuery<R>({ ...compiled, parameters })).rows;
+}
+
 export class StorageAuthority {
+  private readonly accountById;
+  private readonly authzById;
+  private readonly challengesByAuthz;
+  private readonly orderById;
+  private readonly orderAuthzs;
+
   private constructor(
     readonly db: Kysely<Database>,
     private readonly raw: SqliteDatabase.Database,
-  ) {}
+  ) {
+    this.accountById = precompiled(db, (d) => d.selectFrom('accounts').selectAll().where('id', '=', ''));
+    this.authzById = precompiled(db, (d) => d.selectFrom('authorizations').selectAll().where('id', '=', ''));
+    this.challengesByAuthz = precompiled(db, (d) => d.selectFrom('challenges').selectAll().where('authz_id', '=', '').orderBy('id'));
+    this.orderById = precompiled(db, (d) => d.selectFrom('orders').selectAll().where('id', '=', ''));
+    this.orderAuthzs = precompiled(db, (d) =>
+      d
+        .selectFrom('order_authorizations')
+        .innerJoin('authorizations', 'authorizations.id', 'order_authorizations.authz_id')
+        .select(['authorizations.id', 'authorizations.status', 'authorizations.expires'])
+        .where('order_authorizations.order_id', '=', '')
+        .orderBy('order_authorizations.position'),
+    );
+  }
 
   /** Opens (creating if needed) the SQLite database at `file` and applies pending migrations. */
   static async openSqlite(file: string): Promise<StorageAuthority> {
@@ -106,7 +134,7 @@ export class StorageAuthority {
   }
 
   async getAccount(id: string): Promise<Account | undefined> {
-    const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = await this.accountById(id);
     return row && this.toAccount(row);
   }
 
@@ -183,15 +211,9 @@ export class StorageAuthority {
   }
 
   async getOrder(id: string, now = Date.now()): Promise<Order | undefined> {
-    const row = await this.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = await this.orderById(id);
     if (!row) return undefined;
-    const authzs = await this.db
-      .selectFrom('order_authorizations')
-      .innerJoin('authorizations', 'authorizations.id', 'order_authorizations.authz_id')
-      .select(['authorizations.id', 'authorizations.status', 'authorizations.expires'])
-      .where('order_authorizations.order_id', '=', id)
-      .orderBy('order_authorizations.position')
-      .execute();
+    const authzs = await this.orderAuthzs(id);
     const authzStatuses = authzs.map((a) => effectiveAuthzStatus(a.status as AuthorizationStatus, a.expires, now));
     const error = json<ErrorJson>(row.error);
     return {
@@ -243,10 +265,9 @@ export class StorageAuthority {
   }
 
   async getAuthorization(id: string, now = Date.now()): Promise<Authorization | undefined> {
-    const row = await this.db.selectFrom('authorizations').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = await this.authzById(id);
     if (!row) return undefined;
-    const challenges = await this.db.selectFrom('challenges').selectAll().where('authz_id', '=', id).orderBy('id').execute();
-    return this.toAuthorization(row, challenges, now);
+    return this.toAuthorization(row, await this.challengesByAuthz(id), now);
   }
 
   async getAuthorizations(ids: string[], now = Date.now()): Promise<Authorization[]> {
