@@ -186,6 +186,8 @@ export class Flp<M, R> {
   private readonly scratch: Uint32Array;
   private readonly decideInputs: Uint32Array[][];
   private readonly wires: Uint32Array[][];
+  private readonly ext: (Uint32Array[] | undefined)[] = [];
+  private odd: Uint32Array | undefined;
 
   constructor(readonly generation: Generation, readonly circuit: Circuit<M, R>) {
     const f = circuit.field;
@@ -224,6 +226,24 @@ export class Flp<M, R> {
     return wires;
   }
 
+  /** Per-gadget buffers for the extended wire polynomials (n values per wire, one backing store), reused. */
+  private extBuffers(gi: number): Uint32Array[] {
+    let e = this.ext[gi];
+    if (e === undefined) {
+      const { n } = this.shapes[gi]!;
+      const w = this.field.words;
+      const all = this.field.vec(n * this.circuit.gadgets[gi]!.arity);
+      e = Array.from({ length: this.circuit.gadgets[gi]!.arity }, (_, j) => all.subarray(j * n * w, (j + 1) * n * w));
+      this.ext[gi] = e;
+    }
+    return e;
+  }
+
+  private oddScratch(p: number): Uint32Array {
+    if (this.odd === undefined || this.odd.length < p * this.field.words) this.odd = this.field.vec(p);
+    return this.odd.subarray(0, p * this.field.words);
+  }
+
   /** Proof for an encoded measurement; randomness vectors are read from the given offsets. */
   prove(meas: Uint32Array, proveRand: Uint32Array, prOff: number, jointRand: Uint32Array, jrOff: number, out: Uint32Array, outOff: number): void {
     const f = this.field;
@@ -235,10 +255,10 @@ export class Flp<M, R> {
       const g = c.gadgets[gi]!;
       const { p, len, n } = this.shapes[gi]!;
       // Extend each wire polynomial from values at the p-th roots to values at the n-th roots.
-      const ext: Uint32Array[] = [];
+      const ext = this.extBuffers(gi);
       for (let j = 0; j < g.arity; j++) {
         f.copy(out, pos++, wires[gi]![j]!, 0);
-        ext.push(extendWire(f, wires[gi]![j]!, p, n));
+        extendWire(f, wires[gi]![j]!, p, n, ext[j]!, this.oddScratch(p));
       }
       const values = f.vec(n);
       for (let i = 0; i < n; i++) g.eval(f, ext, 0, i, values, i);
@@ -348,11 +368,11 @@ export class Flp<M, R> {
  * Values at the n-th roots of unity of the polynomial given by its values at the p-th roots. For n = 2p
  * (every degree-2 gadget) only the odd points are new: they are the NTT of the coefficients scaled by
  * powers of the 2p-th root, which costs two size-p transforms instead of a size-p and a size-2p one.
+ * Writes into e (n elements); odd is scratch of p elements.
  */
-function extendWire(f: Field, wire: Uint32Array, p: number, n: number): Uint32Array {
-  const e = f.vec(n);
+function extendWire(f: Field, wire: Uint32Array, p: number, n: number, e: Uint32Array, odd: Uint32Array): void {
   if (n === 2 * p) {
-    const odd = wire.slice(0, p * f.words);
+    odd.set(wire.subarray(0, p * f.words));
     f.transform(odd, p, true);
     const roots = f.ntt(n).roots;
     for (let k = 1; k < p; k++) f.mul(odd, k, odd, k, roots, k);
@@ -361,12 +381,12 @@ function extendWire(f: Field, wire: Uint32Array, p: number, n: number): Uint32Ar
       f.copy(e, 2 * i, wire, i);
       f.copy(e, 2 * i + 1, odd, i);
     }
-    return e;
+    return;
   }
-  e.set(wire);
+  e.fill(0);
+  e.set(wire.subarray(0, p * f.words));
   f.transform(e, p, true);
   f.transform(e, n, false);
-  return e;
 }
 
 /**
