@@ -54,6 +54,10 @@ export async function startChallTestSrv(options: { defaultIPv4?: string; default
       // Empty by default: tests that want AAAA answers add them per host.
       '-defaultIPv6', options.defaultIPv6 ?? '',
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Never outlive the test process, even when a test forgets close() or fails before it.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     const managementUrl = `http://127.0.0.1:${managementPort}`;
