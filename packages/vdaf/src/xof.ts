@@ -9,11 +9,7 @@ export function seedSizeOf(generation: Generation): number {
   return generation === 'draft-08' ? 16 : 32;
 }
 
-/**
- * XofTurboShake128 of either generation. VDAF-08 feeds `len(dst) (1 byte) || dst || seed || binder`;
- * VDAF-20 feeds `len(dst) (2 bytes LE) || dst || len(seed) (1 byte) || seed || binder`.
- * The binder may be given in parts so large inputs (an encoded measurement share) are hashed without copying.
- */
+/** Absorb the XofTurboShake128 message of the generation (see the class below) into a fresh sponge. */
 function absorbPrefix(s: TurboShake128, generation: Generation, seed: Uint8Array, dst: Uint8Array, binder: readonly Uint8Array[]): void {
   if (generation === 'draft-08') {
     if (dst.length > 255) throw new RangeError('XofTurboShake128: dst longer than 255 bytes');
