@@ -128,8 +128,10 @@ abstract class BaseCircuit<M, R> implements Circuit<M, R> {
   abstract encode(measurement: M): Uint32Array;
   abstract decode(agg: Uint32Array, numMeasurements: number): R;
   abstract eval(meas: Uint32Array, jointRand: Uint32Array, jrOff: number, numShares: number, rec: Recorder): Uint32Array;
+  /** The leading outputLen elements. A full-length share is returned as is: shares are never mutated. */
   truncate(meas: Uint32Array): Uint32Array {
-    return meas.slice(0, this.outputLen * this.field.words);
+    const len = this.outputLen * this.field.words;
+    return meas.length === len ? meas : meas.slice(0, len);
   }
 }
 
