@@ -4,7 +4,7 @@
 // This is the wire encoding on a little-endian host, so encode/decode is a copy plus a range check, and the
 // XOF output can be read into vectors word by word. A 32x32-bit product is formed exactly as a (high, low)
 // pair from Math.imul and one rounded double multiplication, and the reduction uses the special form of
-// each modulus: no division and no BigInt, several times faster than BigInt-per-element arithmetic. Dot
+// each modulus: no long division and no BigInt, several times faster than BigInt per element. Dot
 // products accumulate 16-bit-limb partial products unreduced (exact in doubles) and reduce once.
 // Operations address elements by index (out[oi] = a[ai] op b[bi]) so hot loops allocate nothing.
 

@@ -1,6 +1,7 @@
 // TurboSHAKE128 (RFC 9861): Keccak-p[1600, 12 rounds] as a sponge with a 168-byte rate.
-// Hand-written over 32-bit halves of the 64-bit lanes because the XOF dominates Prio3Count
-// preparation: a reusable state object avoids the per-call allocations of general-purpose hashers.
+// Hand-written over 32-bit halves of the 64-bit lanes because the XOF dominates Prio3Count preparation:
+// measured several times faster than @noble/hashes' turboshake128 here, and one reusable state object avoids
+// the per-call allocations of a general-purpose hasher.
 
 const ROUND_CONSTANTS_HI = new Uint32Array(24);
 const ROUND_CONSTANTS_LO = new Uint32Array(24);
