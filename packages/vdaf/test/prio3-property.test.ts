@@ -173,6 +173,26 @@ for (const gen of ['draft-08', 'draft-20'] as const) {
       });
     }
 
+    it(gen === 'draft-08' ? 'ignores the application context (draft-08 has none)' : 'binds the application context: a report sharded for another context is rejected', () => {
+      const hist = prio3Histogram(gen, { length: 5, chunkLength: 2 });
+      const count = prio3Count(gen);
+      const other = new TextEncoder().encode('another task');
+      for (const p of [hist, count] as AnyPrio3[]) {
+        const key = vdafRandomBytes(p.verifyKeySize);
+        const r = p.shardRandom(p === count ? true : 3, undefined, ctx);
+        const run = (): void => {
+          const inits = r.inputShares.map((s, j) => p.prepInit(key, j, r.nonce, r.publicShare, s, other));
+          const msg = p.prepSharesToPrep(
+            inits.map((i) => i.prepShare),
+            other,
+          );
+          inits.forEach((i) => p.prepNext(i.state, msg));
+        };
+        if (gen === 'draft-08') assert.doesNotThrow(run);
+        else assert.throws(run, VdafError);
+      }
+    });
+
     it('rejects invalid measurements and malformed messages', () => {
       const count = prio3Count(gen);
       assert.throws(() => count.shard(2 as unknown as boolean, randomBytes(16), vdafRandomBytes(count.randSize)), VdafError);
