@@ -1,0 +1,291 @@
+// ACME issuance benchmark: the whole flow (newOrder → http-01 → finalize → download) against cobble and, in the same
+// run, against Pebble (Debian's `pebble`, PEBBLE_VA_NOSLEEP=1, real validation), at concurrency 1 and 8.
+//
+// Usage: npm run bench -- acme-issuance [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--only cobble|pebble] [--write-docs]
+// Both servers run as their own processes, validate through the same loopback http-01 responder and look names up in
+// the same pebble-challtestsrv; one driver implementation (./driver.ts) talks to both.
+import 'reflect-metadata';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { webcrypto } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { Agent, get as httpsGet } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import * as x509 from '@peculiar/x509';
+import { freePort, startChallTestSrv } from '../../packages/ca/test/va/challtestsrv.js';
+import { AcmeDriver, type ChallengeSink } from './driver.js';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+interface Options { c1: number; c8: number; maxSeconds: number; warmup: number; only?: 'cobble' | 'pebble'; writeDocs: boolean }
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { c1: 60, c8: 240, maxSeconds: 30, warmup: 8, writeDocs: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 0) throw new Error(`${arg} needs a non-negative integer`);
+      return v;
+    };
+    if (arg === '--c1') options.c1 = value();
+    else if (arg === '--c8') options.c8 = value();
+    else if (arg === '--max-seconds') options.maxSeconds = value();
+    else if (arg === '--warmup') options.warmup = value();
+    else if (arg === '--write-docs') options.writeDocs = true;
+    else if (arg === '--only') {
+      const peer = argv[++i];
+      if (peer !== 'cobble' && peer !== 'pebble') throw new Error('--only takes cobble or pebble');
+      options.only = peer;
+    } else throw new Error(`unknown argument ${arg}; usage: [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--only cobble|pebble] [--write-docs]`);
+  }
+  return options;
+}
+
+interface Server { name: 'cobble' | 'pebble'; directoryUrl: string; process: ChildProcess; caPem: Buffer }
+
+interface PhaseResult { peer: string; concurrency: number; issued: number; seconds: number; perSecond: number; p50: number; p99: number; cpuMsPerIssuance: number }
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const work = await mkdtemp(join(tmpdir(), 'cobble-bench-acme-'));
+  const dns = await startChallTestSrv();
+  const tokens = new Map<string, string>();
+  const sink: ChallengeSink = { set: (t, k) => tokens.set(t, k), delete: (t) => tokens.delete(t) };
+  const responder = http.createServer((req, res) => {
+    const body = tokens.get((req.url ?? '').slice('/.well-known/acme-challenge/'.length));
+    if (body === undefined) res.writeHead(404).end();
+    else res.end(body);
+  });
+  responder.keepAliveTimeout = 1000;
+  responder.listen(0, '127.0.0.1');
+  await once(responder, 'listening');
+  const responderPort = (responder.address() as AddressInfo).port;
+  const servers: Server[] = [];
+  try {
+    if (options.only !== 'pebble') servers.push(await startCobble(work, responderPort, dns.dnsServer));
+    if (options.only !== 'cobble') servers.push(await startPebble(work, responderPort, dns.dnsServer));
+    const agent = new Agent({ keepAlive: true, maxSockets: 32, ca: servers.map((s) => s.caPem) });
+
+    const total = (options.warmup + options.c1 + options.c8) * servers.length;
+    console.error(`generating ${total} CSRs ...`);
+    const csrs = await makeCsrs(total);
+    let next = 0;
+    const take = () => csrs[next++]!;
+
+    const results: PhaseResult[] = [];
+    for (const server of servers) {
+      const driver = await AcmeDriver.register(server.directoryUrl, agent);
+      for (let i = 0; i < options.warmup; i++) {
+        const { name, der } = take();
+        await driver.issue(name, der, sink);
+      }
+    }
+    for (const [concurrency, count] of [[1, options.c1], [8, options.c8]] as const) {
+      for (const server of servers) {
+        const result = await phase(server, agent, concurrency, count, options.maxSeconds, take, sink);
+        results.push(result);
+        console.error(`${server.name} c=${concurrency}: ${result.issued} in ${result.seconds.toFixed(2)} s, ${result.perSecond.toFixed(1)}/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms`);
+      }
+    }
+    agent.destroy();
+    const table = render(results);
+    console.log(table);
+    if (options.writeDocs) await writeDocs(table, process.argv.slice(2).filter((a) => a !== '--write-docs'));
+  } finally {
+    for (const server of servers) await stop(server.process);
+    responder.closeAllConnections();
+    responder.close();
+    await dns.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function phase(server: Server, agent: Agent, concurrency: number, count: number, maxSeconds: number, take: () => { name: string; der: Buffer }, sink: ChallengeSink): Promise<PhaseResult> {
+  const drivers = await Promise.all(Array.from({ length: concurrency }, () => AcmeDriver.register(server.directoryUrl, agent)));
+  const latencies: number[] = [];
+  const cpuBefore = cpuMs(server.process.pid!);
+  const started = performance.now();
+  const deadline = started + maxSeconds * 1000;
+  let remaining = count;
+  await Promise.all(drivers.map(async (driver) => {
+    while (remaining > 0 && performance.now() < deadline) {
+      remaining--;
+      const { name, der } = take();
+      const t0 = performance.now();
+      const pem = await driver.issue(name, der, sink);
+      latencies.push(performance.now() - t0);
+      if (!pem.includes('BEGIN CERTIFICATE')) throw new Error(`${server.name} returned no certificate for ${name}`);
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuMs(server.process.pid!) - cpuBefore;
+  latencies.sort((a, b) => a - b);
+  const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? NaN;
+  return { peer: server.name, concurrency, issued: latencies.length, seconds, perSecond: latencies.length / seconds, p50: pick(0.5), p99: pick(0.99), cpuMsPerIssuance: cpu / latencies.length };
+}
+
+/** User + system CPU time of a process in ms, from /proc (Linux). */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+async function makeCsrs(count: number): Promise<{ name: string; der: Buffer }[]> {
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  // One certificate key for all CSRs: key generation is client work and not part of the measured flow.
+  const keys = (await webcrypto.subtle.generateKey(alg, false, ['sign', 'verify'])) as unknown as Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]['keys'];
+  const run = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+  const out: { name: string; der: Buffer }[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = `b${i}-${run}.example.com`;
+    const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+      name: `CN=${name}`,
+      keys,
+      signingAlgorithm: alg,
+      extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }])],
+    });
+    out.push({ name, der: Buffer.from(csr.rawData) });
+  }
+  return out;
+}
+
+async function startCobble(work: string, responderPort: number, dnsServer: string): Promise<Server> {
+  const config = {
+    dataDir: join(work, 'cobble'),
+    listen: { host: '127.0.0.1', port: 0, httpPort: 0 },
+    // tls-alpn-01 is not exercised; the port only has to be valid.
+    va: { httpPort: responderPort, tlsPort: 443, dnsServer, timeoutMs: 5000 },
+    log: { level: 'warn' },
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/acme-issuance/cobble-server.ts'), JSON.stringify(config)], {
+    cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await firstLine(child, 60_000, 'cobble');
+  const { directoryUrl, trustBundlePath } = JSON.parse(line) as { directoryUrl: string; trustBundlePath: string };
+  return { name: 'cobble', directoryUrl, process: child, caPem: await readFile(trustBundlePath) };
+}
+
+async function startPebble(work: string, responderPort: number, dnsServer: string): Promise<Server> {
+  const cert = join(work, 'pebble-cert.pem');
+  const key = join(work, 'pebble-key.pem');
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '2', '-subj', '/CN=pebble bench', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`openssl could not make Pebble's TLS certificate: ${made.stderr}`);
+  const port = await freePort();
+  const config = join(work, 'pebble-config.json');
+  await writeFile(config, JSON.stringify({
+    pebble: {
+      listenAddress: `127.0.0.1:${port}`,
+      managementListenAddress: `127.0.0.1:${await freePort()}`,
+      certificate: cert,
+      privateKey: key,
+      httpPort: responderPort,
+      tlsPort: await freePort(),
+      ocspResponderURL: '',
+      externalAccountBindingRequired: false,
+    },
+  }));
+  const child = spawn('pebble', ['-config', config, '-dnsserver', dnsServer], {
+    // Real validation without Pebble's random 0-15 s sleep; no deliberate nonce rejections (they would only add retries).
+    env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_VA_ALWAYS_VALID: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => { log = (log + d.toString()).slice(-4000); });
+  const caPem = await readFile(cert);
+  const agent = new Agent({ ca: caPem });
+  const directoryUrl = `https://127.0.0.1:${port}/dir`;
+  const deadline = Date.now() + 30_000;
+  while (true) {
+    if (child.exitCode !== null) throw new Error(`pebble exited with ${child.exitCode}:\n${log}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const req = httpsGet(directoryUrl, { agent }, (res) => { res.resume(); resolve(res.statusCode === 200); });
+      req.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`pebble not ready within 30 s:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  agent.destroy();
+  return { name: 'pebble', directoryUrl, process: child, caPem };
+}
+
+function firstLine(child: ChildProcess, timeoutMs: number, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${timeoutMs} ms`)), timeoutMs);
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => { clearTimeout(timer); lines.close(); resolve(line); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code} before it was ready`)); });
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function render(results: PhaseResult[]): string {
+  const rows = ['| Server | Concurrency | Issuances | Issuances/s | p50 latency (ms) | p99 latency (ms) | Server CPU per issuance (ms) |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  for (const r of results) {
+    rows.push(`| ${r.peer} | ${r.concurrency} | ${r.issued} | ${r.perSecond.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.cpuMsPerIssuance.toFixed(1)} |`);
+  }
+  const ratios: string[] = [];
+  for (const concurrency of [1, 8]) {
+    const c = results.find((r) => r.peer === 'cobble' && r.concurrency === concurrency);
+    const p = results.find((r) => r.peer === 'pebble' && r.concurrency === concurrency);
+    if (c && p) {
+      ratios.push(`| ${concurrency} | ${(c.perSecond / p.perSecond).toFixed(2)}× | ${(c.p50 / p.p50).toFixed(2)} | ${(c.p99 / p.p99).toFixed(2)} |`);
+    }
+  }
+  if (ratios.length) {
+    rows.push('', 'Ratios cobble ÷ Pebble (throughput: higher is better; latency: lower is better):', '', '| Concurrency | Issuances/s | p50 latency | p99 latency |', '| ---: | ---: | ---: | ---: |', ...ratios);
+  }
+  return rows.join('\n');
+}
+
+async function writeDocs(table: string, args: string[]): Promise<void> {
+  const path = join(root, 'docs/benchmarks.md');
+  const text = await readFile(path, 'utf8');
+  const begin = '<!-- acme-issuance:begin -->';
+  const end = '<!-- acme-issuance:end -->';
+  const start = text.indexOf(begin);
+  const stopAt = text.indexOf(end);
+  if (start < 0 || stopAt < start) throw new Error(`${path}: markers ${begin} … ${end} not found`);
+  const pebbleVersion = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'pebble'], { encoding: 'utf8' }).stdout || 'unknown';
+  const section = `${begin}
+## ACME issuance (\`bench/acme-issuance\`)
+
+Whole flow per certificate — newOrder → authorization → http-01 challenge (real validation: DNS lookup in
+pebble-challtestsrv, HTTP fetch from a loopback responder) → finalize (ECDSA P-256 CSR) → certificate download — with
+one lean JWS driver (\`bench/acme-issuance/driver.ts\`, ES256 account per worker, polls every 10 ms) against both servers
+in the same run. Each server runs as its own process; a fresh name per issuance so no authorization is reused.
+Pebble ${pebbleVersion} (Debian) with \`PEBBLE_VA_NOSLEEP=1\`, \`PEBBLE_WFE_NONCEREJECT=0\`, \`PEBBLE_VA_ALWAYS_VALID\` unset.
+cobble: default configuration, SQLite in a temporary data directory.
+
+Command: \`npm run bench -- acme-issuance${args.length ? ` ${args.join(' ')}` : ''}\`
+Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.
+
+${table}
+${end}`;
+  await writeFile(path, text.slice(0, start) + section + text.slice(stopAt + end.length));
+  console.error(`wrote ${path}`);
+}
+
+await main();
