@@ -50,7 +50,7 @@ function parseArgs(argv: string[]): Options {
 
 interface Server { name: 'cobble' | 'pebble'; directoryUrl: string; process: ChildProcess; caPem: Buffer }
 
-interface PhaseResult { peer: string; concurrency: number; issued: number; seconds: number; perSecond: number; p50: number; p99: number; cpuMsPerIssuance: number }
+interface PhaseResult { peer: string; concurrency: number; issued: number; seconds: number; perSecond: number; p50: number; p99: number; cpuMsPerIssuance: number; driverCpuMsPerIssuance: number }
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -90,6 +90,7 @@ async function main(): Promise<void> {
       }
     }
     for (const [concurrency, count] of [[1, options.c1], [8, options.c8]] as const) {
+      if (count === 0) continue;
       for (const server of servers) {
         const result = await phase(server, agent, concurrency, count, options.maxSeconds, take, sink);
         results.push(result);
@@ -113,6 +114,7 @@ async function phase(server: Server, agent: Agent, concurrency: number, count: n
   const drivers = await Promise.all(Array.from({ length: concurrency }, () => AcmeDriver.register(server.directoryUrl, agent)));
   const latencies: number[] = [];
   const cpuBefore = cpuMs(server.process.pid!);
+  const driverBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + maxSeconds * 1000;
   let remaining = count;
@@ -128,9 +130,11 @@ async function phase(server: Server, agent: Agent, concurrency: number, count: n
   }));
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpuMs(server.process.pid!) - cpuBefore;
+  const driverUsage = process.cpuUsage(driverBefore);
+  const driverCpu = (driverUsage.user + driverUsage.system) / 1000;
   latencies.sort((a, b) => a - b);
   const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? NaN;
-  return { peer: server.name, concurrency, issued: latencies.length, seconds, perSecond: latencies.length / seconds, p50: pick(0.5), p99: pick(0.99), cpuMsPerIssuance: cpu / latencies.length };
+  return { peer: server.name, concurrency, issued: latencies.length, seconds, perSecond: latencies.length / seconds, p50: pick(0.5), p99: pick(0.99), cpuMsPerIssuance: cpu / latencies.length, driverCpuMsPerIssuance: driverCpu / latencies.length };
 }
 
 /** User + system CPU time of a process in ms, from /proc (Linux). */
@@ -170,7 +174,9 @@ async function startCobble(work: string, responderPort: number, dnsServer: strin
     va: { httpPort: responderPort, tlsPort: 443, dnsServer, timeoutMs: 5000 },
     log: { level: 'warn' },
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/acme-issuance/cobble-server.ts'), JSON.stringify(config)], {
+  // COBBLE_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the cobble process (open in Chrome DevTools).
+  const profile = process.env.COBBLE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.COBBLE_BENCH_CPU_PROF] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(root, 'bench/acme-issuance/cobble-server.ts'), JSON.stringify(config)], {
     cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await firstLine(child, 60_000, 'cobble');
@@ -242,9 +248,9 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 function render(results: PhaseResult[]): string {
-  const rows = ['| Server | Concurrency | Issuances | Issuances/s | p50 latency (ms) | p99 latency (ms) | Server CPU per issuance (ms) |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  const rows = ['| Server | Concurrency | Issuances | Issuances/s | p50 latency (ms) | p99 latency (ms) | Server CPU per issuance (ms) | Driver CPU per issuance (ms) |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
   for (const r of results) {
-    rows.push(`| ${r.peer} | ${r.concurrency} | ${r.issued} | ${r.perSecond.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.cpuMsPerIssuance.toFixed(1)} |`);
+    rows.push(`| ${r.peer} | ${r.concurrency} | ${r.issued} | ${r.perSecond.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.cpuMsPerIssuance.toFixed(1)} | ${r.driverCpuMsPerIssuance.toFixed(1)} |`);
   }
   const ratios: string[] = [];
   for (const concurrency of [1, 8]) {
