@@ -38,7 +38,7 @@ export async function validateHttp01(req: ValidationRequest, ports: Http01Ports,
     const addresses = await resolver.addresses(hostname, deadline);
     record.addressesResolved = [...addresses.v4, ...addresses.v6];
     const current = url;
-    const response = await withFallback(addresses, record, (address) => fetchOnce(current, address, port, deadline));
+    const response = await withFallback(addresses, record, deadline, (address, attemptDeadline) => fetchOnce(current, address, port, attemptDeadline));
     const at = `${formatAddress(record.addressUsed!, port)}: ${url.href}`;
 
     if (REDIRECT_STATUSES.has(response.status) && response.location !== undefined) {

@@ -22,7 +22,7 @@ export async function validateTlsAlpn01(req: ValidationRequest, tlsPort: number,
   records.push(record);
   const addresses = await resolver.addresses(req.domain, deadline);
   record.addressesResolved = [...addresses.v4, ...addresses.v6];
-  const handshake = await withFallback(addresses, record, (address) => handshakeOnce(req.domain, address, tlsPort, deadline));
+  const handshake = await withFallback(addresses, record, deadline, (address, attemptDeadline) => handshakeOnce(req.domain, address, tlsPort, attemptDeadline));
   const at = `${formatAddress(record.addressUsed!, tlsPort)} (SNI ${req.domain})`;
 
   if (handshake.alpn !== ACME_TLS_ALPN) {

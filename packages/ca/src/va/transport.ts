@@ -1,7 +1,7 @@
 // What the http-01 and tls-alpn-01 checks share: address choice with IPv6→IPv4 fallback, and turning socket errors
 // into problems a subscriber can act on.
 import type { ResolvedAddresses } from './dns.js';
-import { ValidationError, type ValidationRecord } from './types.js';
+import { Deadline, ValidationError, type ValidationRecord } from './types.js';
 
 /** A failure to reach the address at all; only these make the VA try the other address family. */
 export class ReachError extends ValidationError {}
@@ -10,15 +10,17 @@ export class Timeout extends Error {}
 
 /**
  * Tries the first IPv6 address, then the first IPv4 address (as Boulder does): a host with a broken AAAA record but a
- * working A record still validates, and the record says which address answered.
+ * working A record still validates, and the record says which address answered. When both families exist the IPv6
+ * attempt gets half the remaining time, so a silently dropped IPv6 connection cannot starve the IPv4 one.
  */
-export async function withFallback<T>(addresses: ResolvedAddresses, record: ValidationRecord, attempt: (address: string) => Promise<T>): Promise<T> {
+export async function withFallback<T>(addresses: ResolvedAddresses, record: ValidationRecord, deadline: Deadline, attempt: (address: string, deadline: Deadline) => Promise<T>): Promise<T> {
   const candidates = [addresses.v6[0], addresses.v4[0]].filter((a): a is string => a !== undefined);
   let failure: ReachError | undefined;
-  for (const address of candidates) {
+  for (const [index, address] of candidates.entries()) {
     record.addressUsed = address;
+    const last = index === candidates.length - 1;
     try {
-      return await attempt(address);
+      return await attempt(address, last ? deadline : new Deadline(deadline.remaining() / 2));
     } catch (err) {
       if (!(err instanceof ReachError)) throw err;
       failure = failure ? new ReachError('connection', `${failure.message}; then ${err.message}`) : err;
