@@ -173,6 +173,27 @@ describe('http-01', () => {
     assert.equal(sni, 'secure.example.com');
   });
 
+  test('an explicit redirect port must be 80, 443 or one the VA is configured for', async () => {
+    const elsewhere = await httpResponder({ '/there': body(KEY_AUTH) });
+    const refused = await httpResponder({ [CHALLENGE_PATH]: redirect(`http://explicit.example.com:${elsewhere.port}/there`) });
+    assertProblem(await va(refused.port).validate(req('http-01', 'port.example.com')), 'connection', `not ${elsewhere.port}`);
+    assert.equal(elsewhere.seen.length, 0);
+
+    const accepted = await httpResponder({ [CHALLENGE_PATH]: redirect('http://explicit.example.com:443/there'), '/there': body(KEY_AUTH) });
+    const result = await va(accepted.port).validate(req('http-01', 'port.example.com'));
+    // An http:// target is always fetched from the VA's httpPort (in production 80), whatever port the URL names.
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.equal(result.records[1].url, 'http://explicit.example.com:443/there');
+    assert.equal(result.records[1].port, String(accepted.port));
+  });
+
+  test('a TLS failure after a redirect to https is a tls problem', async () => {
+    const plain = await httpResponder({});
+    const responder = await httpResponder({ [CHALLENGE_PATH]: redirect('https://secure.example.com/x') });
+    const result = await va(responder.port, plain.port).validate(req('http-01', 'tlsfail.example.com'));
+    assertProblem(result, 'tls', `127.0.0.1:${plain.port}`, 'https://secure.example.com/x');
+  });
+
   test('stops after 10 redirects', async () => {
     const routes: Record<string, (res: http.ServerResponse) => void> = { [CHALLENGE_PATH]: redirect('/r1') };
     for (let i = 1; i <= 11; i++) routes[`/r${i}`] = redirect(`/r${i + 1}`);
