@@ -68,8 +68,10 @@ export class AcmeDriver {
     return certificate.body.toString();
   }
 
+  /** Drops the driver's connection (the agent is its own). */
   close(): void {
     this.nonces = [];
+    this.agent.destroy();
   }
 
   private async pollUntil(url: string, what: string): Promise<any> {

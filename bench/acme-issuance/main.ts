@@ -1,15 +1,16 @@
 // ACME issuance benchmark: the whole flow (newOrder → http-01 → finalize → download) against cobble and, in the same
 // run, against Pebble (Debian's `pebble`, PEBBLE_VA_NOSLEEP=1, real validation), at concurrency 1 and 8.
 //
-// Usage: npm run bench -- acme-issuance [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--only cobble|pebble] [--write-docs]
-// Both servers run as their own processes, validate through the same loopback http-01 responder and look names up in
+// Usage: npm run bench -- acme-issuance [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--cobble-workers N]
+//                                      [--only cobble|pebble] [--write-docs]
+// Both servers run as their own processes (cobble through `cobble ca serve --config FILE [--workers N]`), validate through the same loopback http-01 responder and look names up in
 // the same pebble-challtestsrv; one driver implementation (./driver.ts) talks to both.
 import 'reflect-metadata';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { Agent, get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -23,10 +24,10 @@ import { AcmeDriver, type ChallengeSink } from './driver.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-interface Options { c1: number; c8: number; maxSeconds: number; warmup: number; only?: 'cobble' | 'pebble'; writeDocs: boolean }
+interface Options { c1: number; c8: number; maxSeconds: number; warmup: number; cobbleWorkers: number; only?: 'cobble' | 'pebble'; writeDocs: boolean }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { c1: 60, c8: 240, maxSeconds: 30, warmup: 8, writeDocs: false };
+  const options: Options = { c1: 60, c8: 240, maxSeconds: 30, warmup: 8, cobbleWorkers: 1, writeDocs: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -38,12 +39,13 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--c8') options.c8 = value();
     else if (arg === '--max-seconds') options.maxSeconds = value();
     else if (arg === '--warmup') options.warmup = value();
+    else if (arg === '--cobble-workers') options.cobbleWorkers = Math.max(1, value());
     else if (arg === '--write-docs') options.writeDocs = true;
     else if (arg === '--only') {
       const peer = argv[++i];
       if (peer !== 'cobble' && peer !== 'pebble') throw new Error('--only takes cobble or pebble');
       options.only = peer;
-    } else throw new Error(`unknown argument ${arg}; usage: [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--only cobble|pebble] [--write-docs]`);
+    } else throw new Error(`unknown argument ${arg}; usage: [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--cobble-workers N] [--only cobble|pebble] [--write-docs]`);
   }
   return options;
 }
@@ -71,9 +73,9 @@ async function main(): Promise<void> {
   const responderPort = (responder.address() as AddressInfo).port;
   const servers: Server[] = [];
   try {
-    if (options.only !== 'pebble') servers.push(await startCobble(work, responderPort, dns.dnsServer));
+    if (options.only !== 'pebble') servers.push(await startCobble(work, responderPort, dns.dnsServer, options.cobbleWorkers));
     if (options.only !== 'cobble') servers.push(await startPebble(work, responderPort, dns.dnsServer));
-    const agent = new Agent({ keepAlive: true, maxSockets: 32, ca: servers.map((s) => s.caPem) });
+    const trust = servers.map((s) => s.caPem);
 
     const total = (options.warmup + options.c1 + options.c8) * servers.length;
     console.error(`generating ${total} CSRs ...`);
@@ -83,24 +85,24 @@ async function main(): Promise<void> {
 
     const results: PhaseResult[] = [];
     for (const server of servers) {
-      const driver = await AcmeDriver.register(server.directoryUrl, agent);
+      const driver = await AcmeDriver.register(server.directoryUrl, driverAgent(trust));
       for (let i = 0; i < options.warmup; i++) {
         const { name, der } = take();
         await driver.issue(name, der, sink);
       }
+      driver.close();
     }
     for (const [concurrency, count] of [[1, options.c1], [8, options.c8]] as const) {
       if (count === 0) continue;
       for (const server of servers) {
-        const result = await phase(server, agent, concurrency, count, options.maxSeconds, take, sink);
+        const result = await phase(server, trust, concurrency, count, options.maxSeconds, take, sink);
         results.push(result);
         console.error(`${server.name} c=${concurrency}: ${result.issued} in ${result.seconds.toFixed(2)} s, ${result.perSecond.toFixed(1)}/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms`);
       }
     }
-    agent.destroy();
     const table = render(results);
     console.log(table);
-    if (options.writeDocs) await writeDocs(table, process.argv.slice(2).filter((a) => a !== '--write-docs'));
+    if (options.writeDocs) await writeDocs(table, process.argv.slice(2).filter((a) => a !== '--write-docs'), options.cobbleWorkers);
   } finally {
     for (const server of servers) await stop(server.process);
     responder.closeAllConnections();
@@ -110,8 +112,16 @@ async function main(): Promise<void> {
   }
 }
 
-async function phase(server: Server, agent: Agent, concurrency: number, count: number, maxSeconds: number, take: () => { name: string; der: Buffer }, sink: ChallengeSink): Promise<PhaseResult> {
-  const drivers = await Promise.all(Array.from({ length: concurrency }, () => AcmeDriver.register(server.directoryUrl, agent)));
+/**
+ * One keep-alive connection per simulated subscriber, as a real ACME client keeps: its requests (and nonces) stay
+ * with one server process even when cobble runs several workers.
+ */
+function driverAgent(trust: Buffer[]): Agent {
+  return new Agent({ keepAlive: true, maxSockets: 1, ca: trust });
+}
+
+async function phase(server: Server, trust: Buffer[], concurrency: number, count: number, maxSeconds: number, take: () => { name: string; der: Buffer }, sink: ChallengeSink): Promise<PhaseResult> {
+  const drivers = await Promise.all(Array.from({ length: concurrency }, () => AcmeDriver.register(server.directoryUrl, driverAgent(trust))));
   const latencies: number[] = [];
   const cpuBefore = cpuMs(server.process.pid!);
   const driverBefore = process.cpuUsage();
@@ -129,6 +139,7 @@ async function phase(server: Server, agent: Agent, concurrency: number, count: n
     }
   }));
   const seconds = (performance.now() - started) / 1000;
+  for (const driver of drivers) driver.close();
   const cpu = cpuMs(server.process.pid!) - cpuBefore;
   const driverUsage = process.cpuUsage(driverBefore);
   const driverCpu = (driverUsage.user + driverUsage.system) / 1000;
@@ -137,14 +148,26 @@ async function phase(server: Server, agent: Agent, concurrency: number, count: n
   return { peer: server.name, concurrency, issued: latencies.length, seconds, perSecond: latencies.length / seconds, p50: pick(0.5), p99: pick(0.99), cpuMsPerIssuance: cpu / latencies.length, driverCpuMsPerIssuance: driverCpu / latencies.length };
 }
 
-/** User + system CPU time of a process in ms, from /proc (Linux). */
+/** User + system CPU time in ms of a process and its descendants (cobble's workers), from /proc (Linux). */
 function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return NaN;
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      stats.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // the process ended while we looked
+    }
   }
+  let ticks = 0;
+  const pending = [pid];
+  while (pending.length) {
+    const current = pending.pop()!;
+    ticks += stats.get(current)?.ticks ?? 0;
+    for (const [child, stat] of stats) if (stat.ppid === current) pending.push(child);
+  }
+  return (ticks * 1000) / 100;
 }
 
 async function makeCsrs(count: number): Promise<{ name: string; der: Buffer }[]> {
@@ -166,21 +189,24 @@ async function makeCsrs(count: number): Promise<{ name: string; der: Buffer }[]>
   return out;
 }
 
-async function startCobble(work: string, responderPort: number, dnsServer: string): Promise<Server> {
-  const config = {
+async function startCobble(work: string, responderPort: number, dnsServer: string, workers: number): Promise<Server> {
+  const configPath = join(work, 'cobble.yaml');
+  // JSON is YAML; the CLI validates it like any operator's file.
+  await writeFile(configPath, JSON.stringify({
     dataDir: join(work, 'cobble'),
     listen: { host: '127.0.0.1', port: 0, httpPort: 0 },
     // tls-alpn-01 is not exercised; the port only has to be valid.
     va: { httpPort: responderPort, tlsPort: 443, dnsServer, timeoutMs: 5000 },
     log: { level: 'warn' },
-  };
-  // COBBLE_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the cobble process (open in Chrome DevTools).
+  }));
+  // COBBLE_BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the cobble processes (open in Chrome DevTools).
   const profile = process.env.COBBLE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.COBBLE_BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(root, 'bench/acme-issuance/cobble-server.ts'), JSON.stringify(config)], {
-    cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = await firstLine(child, 60_000, 'cobble');
-  const { directoryUrl, trustBundlePath } = JSON.parse(line) as { directoryUrl: string; trustBundlePath: string };
+  const args = [...profile, join(root, 'packages/cli/bin/cobble.js'), 'ca', 'serve', '--config', configPath, ...(workers > 1 ? ['--workers', String(workers)] : [])];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const printed = await readyLines(child, 60_000, 'cobble ca serve', /^Trust bundle/);
+  const directoryUrl = /^ACME directory: (\S+)/m.exec(printed)?.[1];
+  const trustBundlePath = /^Trust bundle[^:]*: (\S+)/m.exec(printed)?.[1];
+  if (!directoryUrl || !trustBundlePath) throw new Error(`cobble ca serve printed no directory URL / trust bundle:\n${printed}`);
   return { name: 'cobble', directoryUrl, process: child, caPem: await readFile(trustBundlePath) };
 }
 
@@ -229,12 +255,22 @@ async function startPebble(work: string, responderPort: number, dnsServer: strin
   return { name: 'pebble', directoryUrl, process: child, caPem };
 }
 
-function firstLine(child: ChildProcess, timeoutMs: number, what: string): Promise<string> {
+/** Collects a child's stdout until a line matches `last`. */
+function readyLines(child: ChildProcess, timeoutMs: number, what: string, last: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${timeoutMs} ms`)), timeoutMs);
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`${what} was not ready within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
     const lines = createInterface({ input: child.stdout! });
-    lines.once('line', (line) => { clearTimeout(timer); lines.close(); resolve(line); });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code} before it was ready`)); });
+    lines.on('line', (line) => {
+      seen += `${line}\n`;
+      if (last.test(line)) {
+        clearTimeout(timer);
+        lines.removeAllListeners('line');
+        child.stdout!.resume();
+        resolve(seen);
+      }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited with ${code} before it was ready:\n${seen}`)); });
   });
 }
 
@@ -266,7 +302,8 @@ function render(results: PhaseResult[]): string {
   return rows.join('\n');
 }
 
-async function writeDocs(table: string, args: string[]): Promise<void> {
+async function writeDocs(table: string, args: string[], workers: number): Promise<void> {
+  const workersNote = workers > 1 ? ` --workers ${workers}` : '';
   const path = join(root, 'docs/benchmarks.md');
   const text = await readFile(path, 'utf8');
   const begin = '<!-- acme-issuance:begin -->';
@@ -282,8 +319,8 @@ Whole flow per certificate — newOrder → authorization → http-01 challenge 
 pebble-challtestsrv, HTTP fetch from a loopback responder) → finalize (ECDSA P-256 CSR) → certificate download — with
 one lean JWS driver (\`bench/acme-issuance/driver.ts\`, ES256 account per worker, polls every 10 ms) against both servers
 in the same run. Each server runs as its own process; a fresh name per issuance so no authorization is reused.
+cobble: \`cobble ca serve --config FILE\`${workersNote} (default settings, SQLite in a temporary data directory).
 Pebble ${pebbleVersion} (Debian) with \`PEBBLE_VA_NOSLEEP=1\`, \`PEBBLE_WFE_NONCEREJECT=0\`, \`PEBBLE_VA_ALWAYS_VALID\` unset.
-cobble: default configuration, SQLite in a temporary data directory.
 
 Command: \`npm run bench -- acme-issuance${args.length ? ` ${args.join(' ')}` : ''}\`
 Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.
