@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve, join } from 'node:path';
 import pino from 'pino';
 import { type CaConfigInput, parseCaConfig } from './config/index.js';
-import { issueServerTlsCertificate, loadOrCreateHierarchy } from './issuer/index.js';
+import { configuredHierarchy, issueServerTlsCertificate, loadOrCreateHierarchy } from './issuer/index.js';
 import { RegistrationAuthority, type Validator } from './ra/index.js';
 import { StorageAuthority } from './sa/index.js';
 import { ValidationAuthority } from './va/index.js';
@@ -34,8 +34,17 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   const config = parseCaConfig(input, 'startCa config');
   const dataDir = resolve(config.dataDir);
   const logger = pino({ level: config.log.level, base: { component: 'ca' } });
-  const hierarchy = await loadOrCreateHierarchy(dataDir);
-  const sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'));
+  const development = await loadOrCreateHierarchy(dataDir);
+  // Configured issuers (keys on a PKCS#11 token) replace the development issuing chains; checked before anything listens.
+  const configured = config.issuer ? await configuredHierarchy(development, config.issuer, config.issuance.validityDays) : undefined;
+  const hierarchy = configured?.hierarchy ?? development;
+  let sa: StorageAuthority;
+  try {
+    sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'));
+  } catch (err) {
+    configured?.close();
+    throw err;
+  }
   const va = new ValidationAuthority({
     httpPort: config.va.httpPort,
     tlsPort: config.va.tlsPort,
@@ -98,6 +107,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   } catch (err) {
     aiaServer.close();
     await sa.close();
+    configured?.close();
     throw err;
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -116,6 +126,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
         await ra.close();
         await va.close?.();
         await sa.close();
+        configured?.close();
       })()),
   };
 }

@@ -60,8 +60,8 @@ test('an unknown key is refused with the file, the key path and the allowed keys
       return true;
     });
   });
-  await withYaml('dataDir: ./d\nissuer: {}\n', async (path) => {
-    await assert.rejects(loadCaConfigFile(path), /unknown key "issuer"; expected one of: dataDir, listen, va, acme, issuance, log/);
+  await withYaml('dataDir: ./d\nissuers: {}\n', async (path) => {
+    await assert.rejects(loadCaConfigFile(path), /unknown key "issuers"; expected one of: dataDir, listen, va, acme, issuance, log, issuer/);
   });
 });
 

@@ -3,6 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { issuerConfigSchema } from './issuer.js';
+export type { ChainConfig, IssuerConfig, IssuingKeyConfig } from './issuer.js';
 
 const hostPort = z
   .string()
@@ -63,6 +65,8 @@ export const caConfigSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
     })
     .prefault({}),
+  /** Issuing intermediates with keys on a PKCS#11 token (or in a key file); without it, the development hierarchy. */
+  issuer: issuerConfigSchema.optional(),
 });
 
 export type CaConfig = z.infer<typeof caConfigSchema>;

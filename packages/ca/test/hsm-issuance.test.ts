@@ -1,0 +1,249 @@
+// The CA on HSM keys, end to end: the ceremonies in examples/ca-hsm/ceremony run on fresh SoftHSM2 tokens (dates
+// moved to today), the CA starts from examples/ca-hsm/ca.yaml and signs with E1 and R3 on the token, and certbot
+// (Debian's, unmodified) obtains certificates. The default chain leaf → E1 → X2-cross verifies to X1, the alternate
+// leaf → E1 (fetched through Link: rel="alternate", chosen by --preferred-chain) verifies to X2; all with openssl
+// verify -x509_strict. Also: startup refuses a wrong PIN and a chain that does not lead to its root.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { runCeremony } from '@cobble/ceremony';
+import { useSoftHsm } from '@cobble/pki';
+import { ConfigError, loadCaConfigFile, parseCaConfig, startCa, type CaConfig, type CaConfigInput, type RunningCa } from '../src/index.js';
+import { AcmeTestClient, Http01Responder, issueViaHttp01, splitPemChain } from './support/acme.js';
+import { freePort, startChallTestSrv, type ChallTestSrv } from './va/challtestsrv.js';
+
+const EXAMPLE_DIR = fileURLToPath(new URL('../../../examples/ca-hsm/', import.meta.url));
+const PIN = '1234';
+
+let dir: string;
+let outputs: string;
+let dns: ChallTestSrv;
+let httpPort: number;
+let ca: RunningCa;
+let example: CaConfig;
+
+/** The example's dates moved so that its earliest not-before is an hour ago (lints and validity depend on today). */
+function shiftDates(yaml: string, deltaMs: number): string {
+  return yaml.replace(/\b(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})\b/g, (_, day: string, time: string) =>
+    new Date(Date.parse(`${day}T${time}Z`) + deltaMs).toISOString().slice(0, 19).replace('T', ' '));
+}
+
+/** The example config with its issuer paths resolved against the ceremony output directory. */
+function caConfig(overrides: Partial<CaConfigInput> = {}): CaConfigInput {
+  const at = (p: string) => (isAbsolute(p) ? p : join(outputs, p));
+  const issuer = structuredClone(example.issuer!);
+  for (const key of [issuer.ecdsa, issuer.rsa]) {
+    key.certificate = at(key.certificate);
+    for (const chain of [key.defaultChain, ...key.alternateChains]) {
+      chain.certificates = chain.certificates.map(at);
+      chain.root = at(chain.root);
+    }
+  }
+  return {
+    ...example,
+    dataDir: join(dir, 'ca-data'),
+    listen: { host: '127.0.0.1', port: 0, httpPort: 0 },
+    va: { httpPort, tlsPort: 443, dnsServer: dns.dnsServer, timeoutMs: 5000 },
+    log: { level: 'error' },
+    issuer,
+    ...overrides,
+  };
+}
+
+function run(command: string, args: string[], env: Record<string, string>, timeoutMs = 90_000): Promise<{ code: number | null; output: string }> {
+  // Asynchronous: the CA answering certbot lives in this process.
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (err) => (clearTimeout(timer), reject(err)));
+    child.once('close', (code) => (clearTimeout(timer), resolve({ code, output })));
+  });
+}
+
+/** certbot certonly --standalone with its own state directory; returns the live/ files. */
+async function certbot(name: string, domain: string, extra: string[]): Promise<{ cert: string; chain: string; fullchain: string }> {
+  const state = join(dir, `certbot-${name}`);
+  const result = await run('certbot', [
+    'certonly', '--non-interactive', '--agree-tos', '--register-unsafely-without-email',
+    '--server', ca.directoryUrl,
+    '--config-dir', join(state, 'config'), '--work-dir', join(state, 'work'), '--logs-dir', join(state, 'logs'),
+    '--standalone', '--http-01-address', '127.0.0.1', '--http-01-port', String(httpPort),
+    '--cert-name', name, '-d', domain, ...extra,
+  ], { REQUESTS_CA_BUNDLE: ca.trustBundlePath });
+  assert.equal(result.code, 0, `certbot ${extra.join(' ')} exited with ${result.code}:\n${result.output.slice(-4000)}`);
+  const live = join(state, 'config', 'live', name);
+  const read = (file: string) => readFile(join(live, file), 'utf8');
+  return { cert: await read('cert.pem'), chain: await read('chain.pem'), fullchain: await read('fullchain.pem') };
+}
+
+/** openssl verify -x509_strict of a leaf with the given untrusted intermediates against exactly one trust anchor. */
+function verify(leafPem: string, intermediatesPem: string, rootFile: string): { ok: boolean; output: string } {
+  const leafFile = join(dir, `verify-leaf-${process.hrtime.bigint()}.pem`);
+  const untrustedFile = `${leafFile}.untrusted`;
+  writeFileSync(leafFile, leafPem);
+  writeFileSync(untrustedFile, intermediatesPem);
+  const untrusted = intermediatesPem.trim() ? ['-untrusted', untrustedFile] : [];
+  const r = spawnSync('openssl', ['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', join(outputs, rootFile), ...untrusted, leafFile], { encoding: 'utf8' });
+  const output = `${r.stdout}${r.stderr}`;
+  return { ok: r.status === 0 && /: OK/.test(output), output };
+}
+
+/** startCa that must fail; should it start anyway, it is closed so the test fails instead of hanging. */
+async function startOrClose(config: CaConfigInput): Promise<void> {
+  const started = await startCa(config);
+  await started.close();
+}
+
+const pem = async (file: string) => readFile(join(outputs, file), 'utf8');
+const der = (p: string) => new X509Certificate(p).raw;
+const sameCerts = (actual: string, expected: string[]) =>
+  assert.deepEqual(splitPemChain(actual).map(der), expected.map(der), 'served chain certificates');
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cobble-ca-hsm-'));
+  outputs = join(dir, 'ceremony');
+  await mkdir(outputs);
+  const hsm = useSoftHsm(join(dir, 'softhsm'));
+  hsm.initToken('root HSM', PIN, '5678');
+  hsm.initToken('intermediate HSM', PIN, '5678');
+  process.env.ROOT_HSM_PIN = PIN;
+  process.env.INTERMEDIATE_HSM_PIN = PIN;
+
+  const ceremonyDir = join(EXAMPLE_DIR, 'ceremony');
+  const files = (await readdir(ceremonyDir)).filter((n) => n.endsWith('.yaml')).sort();
+  const texts = await Promise.all(files.map((n) => readFile(join(ceremonyDir, n), 'utf8')));
+  const earliest = Math.min(...texts.flatMap((t) => [...t.matchAll(/not-before: (\S+ \S+)/g)].map((m) => Date.parse(m[1]!.replace(' ', 'T') + 'Z'))));
+  const delta = Math.floor((Date.now() - 3_600_000 - earliest) / 1000) * 1000;
+  for (const [i, name] of files.entries()) {
+    const shifted = join(dir, name);
+    await writeFile(shifted, shiftDates(texts[i]!, delta));
+    await runCeremony(shifted, { baseDir: outputs, log: () => {} });
+  }
+
+  example = await loadCaConfigFile(join(EXAMPLE_DIR, 'ca.yaml'));
+  dns = await startChallTestSrv({ defaultIPv4: '127.0.0.1' });
+  httpPort = await freePort();
+});
+
+after(async () => {
+  await ca?.close();
+  await dns?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('the issuer section is strict and says what is missing', () => {
+  const chain = { certificates: ['e1.cert.pem'], root: 'x2.cert.pem' };
+  const token = { module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'intermediate HSM', keyLabel: 'E1', pinEnv: 'PIN' };
+  const key = { certificate: 'e1.cert.pem', pkcs11: token, defaultChain: chain };
+  assert.equal(parseCaConfig({ issuer: { ecdsa: key, rsa: key } }).issuer!.ecdsa.alternateChains.length, 0);
+  const refused = (issuer: unknown, message: RegExp) =>
+    assert.throws(() => parseCaConfig({ issuer }, 'ca.yaml'), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+  refused({ ecdsa: key }, /ca\.yaml: key "issuer\.rsa": expected the issuer for RSA subscriber keys: a mapping with certificate, pkcs11 \(or keyFile\) and defaultChain/);
+  refused({ ecdsa: { ...key, keyFile: { path: 'e1.key.pem', passphraseEnv: 'P' } }, rsa: key }, /key "issuer\.ecdsa\.keyFile": give exactly one of pkcs11 or keyFile/);
+  refused({ ecdsa: { ...key, pkcs11: { ...token, pin: '1234' } }, rsa: key }, /key "issuer\.ecdsa\.pkcs11\.pinEnv": give exactly one of pin or pinEnv/);
+  refused({ ecdsa: { ...key, pkcs11: { ...token, tokenLabel: undefined } }, rsa: key }, /key "issuer\.ecdsa\.pkcs11": give exactly one of slot or tokenLabel/);
+  refused({ ecdsa: { ...key, defaultChain: { ...chain, certificates: [] } }, rsa: key }, /key "issuer\.ecdsa\.defaultChain\.certificates": expected at least the issuing certificate/);
+  refused({ ecdsa: { ...key, chains: [] }, rsa: key }, /unknown key "issuer\.ecdsa\.chains"; expected one of: certificate, pkcs11, keyFile, defaultChain, alternateChains/);
+});
+
+// First, while no session of this process is logged in: PKCS#11 login state is per token and process, so once the
+// CA's session is logged in, C_Login answers CKR_USER_ALREADY_LOGGED_IN before it looks at a PIN.
+test('startup refuses a wrong PIN, an unset PIN variable and a chain that does not reach its root, naming the config key', async () => {
+  process.env.COBBLE_TEST_WRONG_PIN = '9999';
+  const wrongPin = caConfig();
+  wrongPin.issuer!.ecdsa.pkcs11 = { ...wrongPin.issuer!.ecdsa.pkcs11!, pinEnv: 'COBBLE_TEST_WRONG_PIN' };
+  await assert.rejects(startOrClose({ ...wrongPin, dataDir: join(dir, 'ca-data-refused') }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.match(err.message, /issuer\.ecdsa\.pkcs11: .*wrong PIN/);
+    return true;
+  });
+
+  const unset = caConfig();
+  unset.issuer!.rsa.pkcs11 = { ...unset.issuer!.rsa.pkcs11!, pinEnv: 'COBBLE_TEST_UNSET_PIN' };
+  await assert.rejects(startOrClose({ ...unset, dataDir: join(dir, 'ca-data-refused') }), /issuer\.rsa: the environment variable COBBLE_TEST_UNSET_PIN .* is not set/);
+
+  const brokenChain = caConfig();
+  // E1 alone does not lead to X1: the cross-certificate is missing.
+  brokenChain.issuer!.ecdsa.alternateChains = [{ certificates: [join(outputs, 'e1.cert.pem')], root: join(outputs, 'x1.cert.pem') }];
+  await assert.rejects(startOrClose({ ...brokenChain, dataDir: join(dir, 'ca-data-refused') }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.match(err.message, /issuer\.ecdsa\.alternateChains\.0: "C=US, O=Example CA, CN=E1" \(.*e1\.cert\.pem\) is not issued by .*CN=Example Root X1/);
+    return true;
+  });
+});
+
+test('the CA starts on the token', async () => {
+  ca = await startCa(caConfig());
+  assert.match(ca.rootsPem.ecdsa, /BEGIN CERTIFICATE/);
+  assert.equal(new X509Certificate(ca.rootsPem.ecdsa).subject, new X509Certificate(await pem('x1.cert.pem')).subject, 'the default chain of E1 leads to X1');
+});
+
+test('certbot on E1 (HSM): default chain leaf → E1 → X2-cross verifies to X1; --preferred-chain picks leaf → E1 for X2', async () => {
+  const [e1, cross, x2] = await Promise.all([pem('e1.cert.pem'), pem('x2-cross-by-x1.cert.pem'), pem('x2.cert.pem')]);
+  const x2Name = new X509Certificate(x2).subject.match(/CN=(.*)/)![1]!;
+
+  const byDefault = await certbot('default', 'hsm-default.example.com', []);
+  const leaf = new X509Certificate(byDefault.cert);
+  assert.equal(leaf.issuer, new X509Certificate(e1).subject, 'the leaf is issued by E1');
+  assert.ok(leaf.verify(new X509Certificate(e1).publicKey), 'signed by the E1 key on the token');
+  assert.equal(leaf.publicKey.asymmetricKeyType, 'ec');
+  sameCerts(byDefault.chain, [e1, cross]);
+  let checked = verify(byDefault.cert, byDefault.chain, 'x1.cert.pem');
+  assert.ok(checked.ok, `default chain against X1:\n${checked.output}`);
+
+  const preferred = await certbot('alternate', 'hsm-alternate.example.com', ['--preferred-chain', x2Name]);
+  sameCerts(preferred.chain, [e1]);
+  checked = verify(preferred.cert, preferred.chain, 'x2.cert.pem');
+  assert.ok(checked.ok, `alternate chain against X2:\n${checked.output}`);
+  checked = verify(preferred.cert, preferred.chain, 'x1.cert.pem');
+  assert.equal(checked.ok, false, 'without the cross-certificate there is no path to X1');
+});
+
+test('certbot with an RSA key: leaf → R3 (HSM) verifies to X1', async () => {
+  const r3 = await pem('r3.cert.pem');
+  const issued = await certbot('rsa', 'hsm-rsa.example.com', ['--key-type', 'rsa']);
+  const leaf = new X509Certificate(issued.cert);
+  assert.equal(leaf.publicKey.asymmetricKeyType, 'rsa');
+  assert.ok(leaf.verify(new X509Certificate(r3).publicKey), 'signed by the R3 key on the token');
+  sameCerts(issued.chain, [r3]);
+  const checked = verify(issued.cert, issued.chain, 'x1.cert.pem');
+  assert.ok(checked.ok, checked.output);
+});
+
+test('the certificate URL links the alternate chain with rel="alternate" and each chain downloads', async () => {
+  const responder = await Http01Responder.start();
+  // A second CA on the same token and data, whose VA asks this responder; the first keeps serving certbot.
+  const second = await startCa(caConfig({ dataDir: join(dir, 'ca-data-2'), va: { httpPort: responder.port, tlsPort: 443, dnsServer: dns.dnsServer, timeoutMs: 5000 } }));
+  const client = await AcmeTestClient.create(second.directoryUrl, second.trustBundlePath);
+  try {
+    assert.equal((await client.register()).status, 201);
+    const issued = await issueViaHttp01(client, responder, ['hsm-links.example.com'], 'ecdsa-p384');
+    const [e1, cross] = await Promise.all([pem('e1.cert.pem'), pem('x2-cross-by-x1.cert.pem')]);
+    const [leafPem, ...defaultRest] = splitPemChain(issued.chainPem);
+    sameCerts(defaultRest.join(''), [e1, cross]);
+    const alternates = issued.certResponse.links('alternate');
+    assert.equal(alternates.length, 1, 'one alternate chain');
+    const alternate = await client.post(alternates[0]!, undefined);
+    assert.equal(alternate.status, 200);
+    assert.equal(alternate.header('content-type'), 'application/pem-certificate-chain');
+    const [altLeaf, ...altRest] = splitPemChain(alternate.text());
+    assert.equal(altLeaf, leafPem, 'the same leaf');
+    sameCerts(altRest.join(''), [e1]);
+    assert.ok(alternate.links('alternate').length >= 1, 'the alternate links back to the default');
+    assert.ok(verify(leafPem!, defaultRest.join(''), 'x1.cert.pem').ok);
+    assert.ok(verify(altLeaf!, altRest.join(''), 'x2.cert.pem').ok);
+  } finally {
+    client.close();
+    await second.close();
+    await responder.close();
+  }
+});
