@@ -200,6 +200,18 @@ test('certbot on E1 (HSM): default chain leaf → E1 → X2-cross verifies to X1
   let checked = verify(byDefault.cert, byDefault.chain, 'x1.cert.pem');
   assert.ok(checked.ok, `default chain against X1:\n${checked.output}`);
 
+  // The CRL at the leaf's distribution point is signed on the token too.
+  const leafFile = join(dir, 'default-leaf.pem');
+  writeFileSync(leafFile, byDefault.cert);
+  const crlUrl = /URI:(http:\S+)/.exec(spawnSync('openssl', ['x509', '-in', leafFile, '-noout', '-ext', 'crlDistributionPoints'], { encoding: 'utf8' }).stdout)?.[1];
+  assert.ok(crlUrl, 'the leaf names a CRL distribution point');
+  const crl = await fetch(crlUrl);
+  assert.equal(crl.status, 200);
+  const crlFile = join(dir, 'e1.crl');
+  writeFileSync(crlFile, Buffer.from(await crl.arrayBuffer()));
+  const crlChecked = spawnSync('openssl', ['crl', '-inform', 'DER', '-in', crlFile, '-CAfile', join(outputs, 'e1.cert.pem'), '-verify', '-noout'], { encoding: 'utf8' });
+  assert.match(`${crlChecked.stdout}${crlChecked.stderr}`, /verify OK/, 'the CRL verifies with E1');
+
   const preferred = await certbot('alternate', 'hsm-alternate.example.com', ['--preferred-chain', x2Name]);
   sameCerts(preferred.chain, [e1]);
   checked = verify(preferred.cert, preferred.chain, 'x2.cert.pem');
