@@ -20,6 +20,16 @@ const POLL_INTERVAL_MS = 10;
 const MAX_POLLS = 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Milliseconds spent per step name, summed over all drivers (for `--steps`). */
+export const stepTimes = new Map<string, { ms: number; count: number }>();
+
+function record(step: string, ms: number): void {
+  const entry = stepTimes.get(step) ?? { ms: 0, count: 0 };
+  entry.ms += ms;
+  entry.count++;
+  stepTimes.set(step, entry);
+}
+
 export class AcmeDriver {
   private nonces: string[] = [];
   private accountUrl?: string;
@@ -45,26 +55,26 @@ export class AcmeDriver {
 
   /** newOrder → http-01 → finalize → download, for one DNS name; returns the PEM chain. */
   async issue(name: string, csrDer: Buffer, sink: ChallengeSink): Promise<string> {
-    const created = await this.post(this.directory.newOrder, { identifiers: [{ type: 'dns', value: name }] });
+    const created = await this.post(this.directory.newOrder, { identifiers: [{ type: 'dns', value: name }] }, 'newOrder');
     expect(created, 201, 'newOrder');
     const orderUrl = String(created.headers.location);
     let order = JSON.parse(created.body.toString());
     for (const authzUrl of order.authorizations as string[]) {
-      const authz = JSON.parse(expect(await this.post(authzUrl), 200, 'authorization').body.toString());
+      const authz = JSON.parse(expect(await this.post(authzUrl, undefined, 'authorization'), 200, 'authorization').body.toString());
       if (authz.status === 'valid') continue;
       const challenge = (authz.challenges as { type: string; url: string; token: string }[]).find((c) => c.type === 'http-01');
       if (!challenge) throw new Error(`no http-01 challenge in ${authzUrl}`);
       sink.set(challenge.token, `${challenge.token}.${this.thumbprint}`);
       try {
-        const answered = JSON.parse(expect(await this.post(challenge.url, {}), 200, 'challenge').body.toString());
+        const answered = JSON.parse(expect(await this.post(challenge.url, {}, 'challenge'), 200, 'challenge').body.toString());
         if (answered.status !== 'valid') await this.pollUntil(authzUrl, 'authorization');
       } finally {
         sink.delete(challenge.token);
       }
     }
-    order = JSON.parse(expect(await this.post(order.finalize, { csr: csrDer.toString('base64url') }), 200, 'finalize').body.toString());
+    order = JSON.parse(expect(await this.post(order.finalize, { csr: csrDer.toString('base64url') }, 'finalize'), 200, 'finalize').body.toString());
     if (order.status !== 'valid') order = await this.pollUntil(orderUrl, 'order');
-    const certificate = expect(await this.post(order.certificate), 200, 'certificate');
+    const certificate = expect(await this.post(order.certificate, undefined, 'certificate'), 200, 'certificate');
     return certificate.body.toString();
   }
 
@@ -76,16 +86,27 @@ export class AcmeDriver {
 
   private async pollUntil(url: string, what: string): Promise<any> {
     for (let i = 0; i < MAX_POLLS; i++) {
-      const object = JSON.parse(expect(await this.post(url), 200, what).body.toString());
+      const object = JSON.parse(expect(await this.post(url, undefined, `poll ${what}`), 200, what).body.toString());
       if (object.status === 'valid') return object;
       if (object.status === 'invalid') throw new Error(`${what} ${url} became invalid: ${JSON.stringify(object)}`);
+      const pause = performance.now();
       await sleep(POLL_INTERVAL_MS);
+      record(`poll ${what} (sleeping)`, performance.now() - pause);
     }
     throw new Error(`${what} ${url} not valid after ${MAX_POLLS} polls`);
   }
 
   /** Signed POST; `payload` undefined is POST-as-GET. Retries a badNonce (Pebble may reject nonces on purpose). */
-  private async post(url: string, payload?: unknown): Promise<Response> {
+  private async post(url: string, payload?: unknown, step = 'other'): Promise<Response> {
+    const started = performance.now();
+    try {
+      return await this.postOnce(url, payload);
+    } finally {
+      record(step, performance.now() - started);
+    }
+  }
+
+  private async postOnce(url: string, payload?: unknown): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       const header: Record<string, unknown> = { alg: 'ES256', url, nonce: await this.nonce() };
       if (this.accountUrl) header.kid = this.accountUrl;

@@ -2,7 +2,8 @@
 // run, against Pebble (Debian's `pebble`, PEBBLE_VA_NOSLEEP=1, real validation), at concurrency 1 and 8.
 //
 // Usage: npm run bench -- acme-issuance [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--cobble-workers N]
-//                                      [--only cobble|pebble] [--write-docs]
+//                                      [--only cobble|pebble] [--steps] [--write-docs]
+// --steps prints where each phase's time went, per ACME request kind (mean ms per issuance).
 // Both servers run as their own processes (cobble through `cobble ca serve --config FILE [--workers N]`), validate through the same loopback http-01 responder and look names up in
 // the same pebble-challtestsrv; one driver implementation (./driver.ts) talks to both.
 import 'reflect-metadata';
@@ -20,14 +21,14 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as x509 from '@peculiar/x509';
 import { freePort, startChallTestSrv } from '../../packages/ca/test/va/challtestsrv.js';
-import { AcmeDriver, type ChallengeSink } from './driver.js';
+import { AcmeDriver, stepTimes, type ChallengeSink } from './driver.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-interface Options { c1: number; c8: number; maxSeconds: number; warmup: number; cobbleWorkers: number; only?: 'cobble' | 'pebble'; writeDocs: boolean }
+interface Options { c1: number; c8: number; maxSeconds: number; warmup: number; cobbleWorkers: number; only?: 'cobble' | 'pebble'; writeDocs: boolean; steps: boolean }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { c1: 60, c8: 240, maxSeconds: 30, warmup: 8, cobbleWorkers: 1, writeDocs: false };
+  const options: Options = { c1: 60, c8: 240, maxSeconds: 30, warmup: 8, cobbleWorkers: 1, writeDocs: false, steps: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -41,11 +42,12 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--warmup') options.warmup = value();
     else if (arg === '--cobble-workers') options.cobbleWorkers = Math.max(1, value());
     else if (arg === '--write-docs') options.writeDocs = true;
+    else if (arg === '--steps') options.steps = true;
     else if (arg === '--only') {
       const peer = argv[++i];
       if (peer !== 'cobble' && peer !== 'pebble') throw new Error('--only takes cobble or pebble');
       options.only = peer;
-    } else throw new Error(`unknown argument ${arg}; usage: [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--cobble-workers N] [--only cobble|pebble] [--write-docs]`);
+    } else throw new Error(`unknown argument ${arg}; usage: [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--cobble-workers N] [--only cobble|pebble] [--steps] [--write-docs]`);
   }
   return options;
 }
@@ -95,7 +97,12 @@ async function main(): Promise<void> {
     for (const [concurrency, count] of [[1, options.c1], [8, options.c8]] as const) {
       if (count === 0) continue;
       for (const server of servers) {
+        stepTimes.clear();
         const result = await phase(server, trust, concurrency, count, options.maxSeconds, take, sink);
+        if (options.steps) {
+          const perIssuance = [...stepTimes].map(([step, t]) => `${step} ${(t.ms / result.issued).toFixed(1)} ms (${(t.count / result.issued).toFixed(2)}×)`);
+          console.error(`  ${server.name} c=${concurrency} per issuance: ${perIssuance.join(', ')}`);
+        }
         results.push(result);
         console.error(`${server.name} c=${concurrency}: ${result.issued} in ${result.seconds.toFixed(2)} s, ${result.perSecond.toFixed(1)}/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms`);
       }
