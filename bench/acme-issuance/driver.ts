@@ -22,6 +22,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Milliseconds spent per step name, summed over all drivers (for `--steps`). */
 export const stepTimes = new Map<string, { ms: number; count: number }>();
+/** Requests that timed out or failed and were repeated (POST-as-GET only), and badNonce retries. */
+export const stalls = { count: 0, badNonces: 0 };
+const REQUEST_TIMEOUT_MS = 10_000;
 
 function record(step: string, ms: number): void {
   const entry = stepTimes.get(step) ?? { ms: 0, count: 0 };
@@ -113,8 +116,19 @@ export class AcmeDriver {
       else header.jwk = this.jwk;
       const bytes = payload === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(payload));
       const jws = await new FlattenedSign(bytes).setProtectedHeader(header as never).sign(this.key);
-      const response = await this.http('POST', url, JSON.stringify(jws));
-      if (response.status === 400 && attempt < 5 && response.body.includes('badNonce')) continue;
+      let response: Response;
+      try {
+        response = await this.http('POST', url, JSON.stringify(jws));
+      } catch (err) {
+        // A POST-as-GET is safe to repeat; count it so a run with stalls is visible in the output.
+        if (payload !== undefined || attempt >= 2) throw err;
+        stalls.count++;
+        continue;
+      }
+      if (response.status === 400 && attempt < 5 && response.body.includes('badNonce')) {
+        stalls.badNonces++;
+        continue;
+      }
       return response;
     }
   }
@@ -142,7 +156,7 @@ export class AcmeDriver {
         });
         res.on('error', reject);
       });
-      req.setTimeout(30_000, () => req.destroy(new Error(`timeout: ${method} ${url}`)));
+      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms: ${method} ${url}`)));
       req.on('error', reject);
       req.end(body);
     });

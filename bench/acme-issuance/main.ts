@@ -21,7 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as x509 from '@peculiar/x509';
 import { freePort, startChallTestSrv } from '../../packages/ca/test/va/challtestsrv.js';
-import { AcmeDriver, stepTimes, type ChallengeSink } from './driver.js';
+import { AcmeDriver, stalls, stepTimes, type ChallengeSink } from './driver.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -54,7 +54,7 @@ function parseArgs(argv: string[]): Options {
 
 interface Server { name: 'cobble' | 'pebble'; directoryUrl: string; process: ChildProcess; caPem: Buffer }
 
-interface PhaseResult { peer: string; concurrency: number; issued: number; seconds: number; perSecond: number; p50: number; p99: number; cpuMsPerIssuance: number; driverCpuMsPerIssuance: number }
+interface PhaseResult { peer: string; concurrency: number; issued: number; seconds: number; perSecond: number; p50: number; p99: number; cpuMsPerIssuance: number; driverCpuMsPerIssuance: number; repeated?: number; badNonces?: number }
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -98,12 +98,17 @@ async function main(): Promise<void> {
       if (count === 0) continue;
       for (const server of servers) {
         stepTimes.clear();
+        stalls.count = 0;
+        stalls.badNonces = 0;
         const result = await phase(server, trust, concurrency, count, options.maxSeconds, take, sink);
         if (options.steps) {
           const perIssuance = [...stepTimes].map(([step, t]) => `${step} ${(t.ms / result.issued).toFixed(1)} ms (${(t.count / result.issued).toFixed(2)}×)`);
           console.error(`  ${server.name} c=${concurrency} per issuance: ${perIssuance.join(', ')}`);
         }
         results.push(result);
+        result.repeated = stalls.count;
+        result.badNonces = stalls.badNonces;
+        if (stalls.count || stalls.badNonces) console.error(`  ${server.name} c=${concurrency}: ${stalls.count} repeated requests after a timeout/reset, ${stalls.badNonces} badNonce retries`);
         console.error(`${server.name} c=${concurrency}: ${result.issued} in ${result.seconds.toFixed(2)} s, ${result.perSecond.toFixed(1)}/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms`);
       }
     }
@@ -294,6 +299,9 @@ function render(results: PhaseResult[]): string {
   const rows = ['| Server | Concurrency | Issuances | Issuances/s | p50 latency (ms) | p99 latency (ms) | Server CPU per issuance (ms) | Driver CPU per issuance (ms) |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
   for (const r of results) {
     rows.push(`| ${r.peer} | ${r.concurrency} | ${r.issued} | ${r.perSecond.toFixed(1)} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.cpuMsPerIssuance.toFixed(1)} | ${r.driverCpuMsPerIssuance.toFixed(1)} |`);
+  }
+  for (const r of results) {
+    if (r.repeated || r.badNonces) rows.push('', `${r.peer} at concurrency ${r.concurrency}: ${r.repeated ?? 0} POST-as-GET requests repeated after no answer within 10 s, ${r.badNonces ?? 0} badNonce retries.`);
   }
   const ratios: string[] = [];
   for (const concurrency of [1, 8]) {
