@@ -30,7 +30,8 @@ async function freePort(): Promise<number> {
 
 function serve(config: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cobble, 'dap', 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const execArgv = process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [];
+    const child = spawn(process.execPath, [...execArgv, cobble, 'dap', 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
@@ -79,7 +80,7 @@ async function run(name: string, version: DapVersion, vdaf: VdafConfig, measurem
   for (const role of ['leader', 'helper'] as const) {
     writeFileSync(join(dir, `${role}.yaml`), [
       `role: ${role}`, `listen: { host: 127.0.0.1, port: ${ports[role]} }`, `storage: { sqlite: ${role}.sqlite }`, `adminToken: ${ADMIN}`,
-      'tunables: { maxJobSize: 2000, minJobSize: 500, maxJobDelayMs: 200, drivers: 2, jobCreatorIntervalMs: 100, uploadBatchRows: 2000, uploadBatchDelayMs: 10, leaseMs: 120000 }',
+      'tunables: { maxJobSize: 2000, minJobSize: 500, maxJobDelayMs: 200, drivers: 3, jobCreatorIntervalMs: 50, uploadBatchRows: 2000, uploadBatchDelayMs: 10, leaseMs: 120000 }',
       'keyRotation: { checkIntervalSeconds: 0 }', '',
     ].join('\n'));
   }
@@ -93,10 +94,12 @@ async function run(name: string, version: DapVersion, vdaf: VdafConfig, measurem
       if (!res.ok) throw new Error(`provisioning failed: ${await res.text()}`);
     }
     const reports = makeReports(t.client, await hpkeConfigs(t.client), measurements);
+    console.error(`  ${name} ${version}: ${reports.length} reports generated, uploading`);
     const client = new DapClient(t.client);
     const t0 = performance.now();
     const up = await client.uploadReports(reports, { concurrency: 32, batchSize: 1000 });
     const t1 = performance.now();
+    console.error(`  uploaded in ${((t1 - t0) / 1000).toFixed(2)} s, collecting`);
     if (up.uploaded !== reports.length) throw new Error(`only ${up.uploaded} uploaded: ${JSON.stringify(up.rejected.slice(0, 3))}`);
     const now = Math.floor(Date.now() / 1000);
     const r = await new DapCollector(t.collector).collect({ interval: { start: now - (now % 3600) - 3600, duration: 3 * 3600 } }, { timeoutMs: 600_000, pollMs: 100 });

@@ -2,7 +2,8 @@
 // Uses only WebCrypto, fetch and Uint8Array so the same code runs in browsers and in Node.
 import { b64url } from './codec.js';
 import { decodeHpkeConfigList, type HpkeConfig, type Report, type ReportError } from './messages/index.js';
-import { AEAD_AES_128_GCM, KDF_HKDF_SHA256, KEM_X25519_HKDF_SHA256, sealWeb } from './hpke/index.js';
+import { AEAD_AES_128_GCM, KDF_HKDF_SHA256, KEM_X25519_HKDF_SHA256 } from './hpke/suite.js';
+import { sealWeb } from './hpke/web.js';
 import { paramsCodec, paramsVdaf, paramsWireContext, type ClientParams } from './params.js';
 import { parseMeasurement } from './vdaf.js';
 
@@ -76,15 +77,22 @@ export class DapClient {
     const summary: UploadSummary = { uploaded: 0, rejected: [] };
     if (p.version === 'dap-18') {
       const size = opts.batchSize ?? 1000;
-      for (let i = 0; i < reports.length; i += size) {
-        const chunk = reports.slice(i, i + size);
-        const res = await this.fetch(url, { method: 'POST', headers: { 'content-type': codec.mediaType('upload-req') }, body: codec.encodeUpload(ctx, chunk) });
-        const body = new Uint8Array(await res.arrayBuffer());
-        if (!res.ok) throw await problemError(res, body, url);
-        const errors = body.length ? codec.decodeUploadErrors(body) : [];
-        summary.uploaded += chunk.length - errors.length;
-        for (const e of errors) summary.rejected.push({ reportId: b64url(e.reportId), error: e.error });
-      }
+      const chunks: Report[][] = [];
+      for (let i = 0; i < reports.length; i += size) chunks.push(reports.slice(i, i + size));
+      let nextChunk = 0;
+      // A few bulk requests in flight keep the leader busy while the next body is encoded and sent.
+      const sender = async () => {
+        while (nextChunk < chunks.length) {
+          const chunk = chunks[nextChunk++];
+          const res = await this.fetch(url, { method: 'POST', headers: { 'content-type': codec.mediaType('upload-req') }, body: codec.encodeUpload(ctx, chunk) });
+          const body = new Uint8Array(await res.arrayBuffer());
+          if (!res.ok) throw await problemError(res, body, url);
+          const errors = body.length ? codec.decodeUploadErrors(body) : [];
+          summary.uploaded += chunk.length - errors.length;
+          for (const e of errors) summary.rejected.push({ reportId: b64url(e.reportId), error: e.error });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(3, chunks.length) }, sender));
       return summary;
     }
     let next = 0;

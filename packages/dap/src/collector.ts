@@ -1,7 +1,7 @@
 // The DAP collector: starts a collection job at the leader, polls it, decrypts both aggregate shares and
 // unshards the result. WebCrypto only, like the client.
 import { b64url } from './codec.js';
-import { openWeb, publicKeyFromPrivateWeb } from './hpke/index.js';
+import { openWeb, publicKeyFromPrivateWeb } from './hpke/web.js';
 import type { BatchSelector, Interval, Query } from './messages/index.js';
 import { collectorHpke, paramsCodec, paramsVdaf, paramsWireContext, type CollectorParams } from './params.js';
 import { resultToJson } from './vdaf.js';

@@ -2,7 +2,8 @@
 // generation of a fresh task for both aggregators.
 import { b64url, fromB64url, utf8 } from './codec.js';
 import { decodeHpkeConfig, encodeHpkeConfig, codecFor, type DapVersion, type HpkeConfig, type WireContext } from './messages/index.js';
-import { AEAD_AES_128_GCM, KDF_HKDF_SHA256, KEM_X25519_HKDF_SHA256, generateKeyPairWeb } from './hpke/index.js';
+import { AEAD_AES_128_GCM, KDF_HKDF_SHA256, KEM_X25519_HKDF_SHA256 } from './hpke/suite.js';
+import { generateKeyPairWeb } from './hpke/web.js';
 import { taskConfiguration, type TaskDefinition } from './task.js';
 import { vdafFor, type VdafConfig } from './vdaf.js';
 

@@ -1,0 +1,31 @@
+// The client side must run in browsers: nothing it loads from this package may import a node: module at run time.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const src = fileURLToPath(new URL('../src/', import.meta.url));
+
+function runtimeImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^(?:import|export)\s+(?!type\b)[^'"]*from\s+'([^']+)'/gm)) out.push(m[1]);
+  return out;
+}
+
+test('the browser entry point pulls in no node: module from this package', () => {
+  const seen = new Set<string>();
+  const offenders: string[] = [];
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const spec of runtimeImports(file)) {
+      if (spec.startsWith('node:')) offenders.push(`${file.slice(src.length)} imports ${spec}`);
+      else if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+    }
+  };
+  visit(join(src, 'browser.ts'));
+  assert.ok(seen.size > 5, 'the walk reached the client modules');
+  assert.deepEqual(offenders, []);
+});
