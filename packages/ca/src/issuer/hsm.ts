@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { certificateParts, fromPemAll, openSigner, toPem, type OpenedSigner, type SignerConfig } from '@cobble/pki';
+import { certificateParts, fromPemAll, openSigner, toPem, type OpenedSigner, type Signer, type SignerConfig } from '@cobble/pki';
 import { ConfigError, type ChainConfig, type IssuerConfig, type IssuingKeyConfig } from '../config/index.js';
 import type { Hierarchy, IssuerChain, IssuerName } from './index.js';
 
@@ -128,7 +128,7 @@ async function loadIssuer(name: IssuerName, config: IssuingKeyConfig, validityDa
     defaultRoot ??= roots[0];
   }
 
-  let signer;
+  let signer: Signer;
   try {
     const handle = await openSigner({ ...signerConfig(config, key), expectedPublicKey: certificateParts(issuing.der).spki });
     opened.push(handle);
