@@ -13,7 +13,7 @@ import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { runCeremony } from '@cobble/ceremony';
-import { useSoftHsm } from '@cobble/pki';
+import { generateEncryptedKey, useSoftHsm } from '@cobble/pki';
 import { ConfigError, loadCaConfigFile, parseCaConfig, startCa, type CaConfig, type CaConfigInput, type RunningCa } from '../src/index.js';
 import { AcmeTestClient, Http01Responder, issueViaHttp01, splitPemChain } from './support/acme.js';
 import { freePort, startChallTestSrv, type ChallTestSrv } from './va/challtestsrv.js';
@@ -177,6 +177,29 @@ test('startup refuses a wrong PIN, an unset PIN variable and a chain that does n
   await assert.rejects(startOrClose({ ...brokenChain, dataDir: join(dir, 'ca-data-refused') }), (err: unknown) => {
     assert.ok(err instanceof ConfigError, String(err));
     assert.match(err.message, /issuer\.ecdsa\.alternateChains\.0: "C=US, O=Example CA, CN=E1" \(.*e1\.cert\.pem\) is not issued by .*CN=Example Root X1/);
+    return true;
+  });
+});
+
+test('startup refuses a key that is not the issuing certificate\'s, on the token or in a key file', async () => {
+  const wrongLabel = caConfig();
+  wrongLabel.issuer!.ecdsa.pkcs11 = { ...wrongLabel.issuer!.ecdsa.pkcs11!, keyLabel: 'R3' };
+  await assert.rejects(startOrClose({ ...wrongLabel, dataDir: join(dir, 'ca-data-refused') }),
+    /issuer\.ecdsa\.pkcs11: cannot use the key of "C=US, O=Example CA, CN=E1" .*: the key labelled "R3" on token "intermediate HSM" is not the key of the issuer certificate/);
+
+  const missing = caConfig();
+  missing.issuer!.rsa.pkcs11 = { ...missing.issuer!.rsa.pkcs11!, keyLabel: 'R9' };
+  await assert.rejects(startOrClose({ ...missing, dataDir: join(dir, 'ca-data-refused') }), /issuer\.rsa\.pkcs11: cannot use the key of "C=US, O=Example CA, CN=R3" .*R9/);
+
+  const keyPath = join(dir, 'other.key.pem');
+  writeFileSync(keyPath, generateEncryptedKey('ecdsa-p384', 'correct horse battery', 'test key').pem);
+  process.env.COBBLE_TEST_KEY_PASSPHRASE = 'correct horse battery';
+  const otherFile = caConfig();
+  otherFile.issuer!.ecdsa = { ...otherFile.issuer!.ecdsa, pkcs11: undefined, keyFile: { path: keyPath, passphraseEnv: 'COBBLE_TEST_KEY_PASSPHRASE' } };
+  await assert.rejects(startOrClose({ ...otherFile, dataDir: join(dir, 'ca-data-refused') }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.equal(err.keyPath, 'issuer.ecdsa.keyFile');
+    assert.match(err.message, /issuer\.ecdsa\.keyFile: cannot use the key of "C=US, O=Example CA, CN=E1" .*other\.key\.pem is not the expected key/);
     return true;
   });
 });
