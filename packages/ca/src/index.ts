@@ -2,4 +2,5 @@
 // Request flow: wfe (HTTP, JWS, nonces) → ra (decisions) → va (prove control) / issuer (sign) → sa (SQL).
 export { caConfigSchema, ConfigError, loadCaConfigFile, parseCaConfig, type CaConfig, type CaConfigInput } from './config/index.js';
 export { startCa, type RunningCa, type StartOptions } from './server.js';
+export { prepareDataDir } from './prepare.js';
 export { AcmeProblem } from './core/index.js';

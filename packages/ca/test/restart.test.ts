@@ -58,7 +58,7 @@ test('after a restart the certificate downloads, verifies against the same roots
   }
 });
 
-test('kill -9 of `cobble ca serve` loses no committed order or certificate', async () => {
+test('kill -9 of `cobble ca serve` loses no committed order or certificate; --workers 2 then serves the same data', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'cobble-kill-'));
   const bin = fileURLToPath(new URL('../../cli/bin/cobble.js', import.meta.url));
   const configPath = join(dataDir, 'ca.yaml');
@@ -66,8 +66,8 @@ test('kill -9 of `cobble ca serve` loses no committed order or certificate', asy
     configPath,
     `dataDir: ${join(dataDir, 'data')}\nlisten: { port: 0, httpPort: 0 }\nva: { httpPort: ${h.responder.port}, dnsServer: "${h.dns.dnsServer}" }\nlog: { level: error }\n`,
   );
-  const startServe = async () => {
-    const child = spawn(process.execPath, [bin, 'ca', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const startServe = async (extra: string[] = []) => {
+    const child = spawn(process.execPath, [bin, 'ca', 'serve', '--config', configPath, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     const deadline = Date.now() + 30_000;
@@ -104,6 +104,22 @@ test('kill -9 of `cobble ca serve` loses no committed order or certificate', asy
     } finally {
       second.child.kill('SIGTERM');
       await once(second.child, 'exit');
+    }
+    // The same data directory served by two worker processes: both issue, one database, distinct serials.
+    const workers = await startServe(['--workers', '2']);
+    try {
+      const issuedSerials = new Set<string>();
+      const clients = await Promise.all([0, 1, 2].map(() => AcmeTestClient.create(workers.directoryUrl, workers.trust)));
+      await Promise.all(clients.map((c) => c.register()));
+      const results = await Promise.all(clients.map((c, i) => issueViaHttp01(c, h.responder, [`worker${i}.example.com`])));
+      for (const r of results) issuedSerials.add(new x509.X509Certificate(splitPemChain(r.chainPem)[0]!).serialNumber);
+      assert.equal(issuedSerials.size, 3);
+      const der = Buffer.from(new x509.X509Certificate(splitPemChain(results[0]!.chainPem)[0]!).rawData);
+      assert.equal((await clients[0]!.post(clients[0]!.directory.revokeCert, { certificate: der.toString('base64url') })).status, 200);
+      clients.forEach((c) => c.close());
+    } finally {
+      workers.child.kill('SIGTERM');
+      await once(workers.child, 'exit');
     }
   } finally {
     await rm(dataDir, { recursive: true, force: true });

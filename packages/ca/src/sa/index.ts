@@ -468,6 +468,9 @@ function withStatementCache(raw: SqliteDatabase.Database, capacity = 256) {
   return {
     close: () => raw.close(),
     prepare(sql: string) {
+      // Write transactions take the write lock up front: with several processes on one database a deferred
+      // transaction that read first could otherwise fail with SQLITE_BUSY instead of waiting (busy_timeout).
+      if (sql === 'begin') sql = 'begin immediate';
       let statement = cache.get(sql);
       if (!statement) {
         statement = raw.prepare(sql);

@@ -1,31 +1,143 @@
-// `cobble ca serve [--config FILE]`: runs the ACME CA until SIGINT/SIGTERM.
+// `cobble ca serve [--config FILE] [--workers N]`: runs the ACME CA until SIGINT/SIGTERM.
+import cluster, { type Worker } from 'node:cluster';
+import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadCaConfigFile, parseCaConfig, startCa, type CaConfig } from '@cobble/ca';
+import { ConfigError, loadCaConfigFile, parseCaConfig, prepareDataDir, startCa, type CaConfig, type RunningCa } from '@cobble/ca';
 import { CliError } from '../errors.js';
 
-export const summary = 'ACME certificate authority: `cobble ca serve [--config FILE]`';
+export const summary = 'ACME certificate authority: `cobble ca serve [--config FILE] [--workers N]`';
 
-const usage = `usage: cobble ca serve [--config FILE]
+const usage = `usage: cobble ca serve [--config FILE] [--workers N]
 
 Starts the ACME CA (RFC 8555) over HTTPS. Without --config: 127.0.0.1:14000, data in ./data.
-Prints the ACME directory URL and the PEM file a client must trust for the server's HTTPS.`;
+Prints the ACME directory URL and the PEM file a client must trust for the server's HTTPS.
+--workers N runs N processes on the same port and database (default 1). Nonces are per process, so a client
+that moves between connections may see an occasional badNonce, which ACME clients retry.`;
+
+const WORKER_CONFIG_ENV = 'COBBLE_CA_WORKER_CONFIG';
+
+interface ReadyMessage {
+  type: 'cobble-ca-ready';
+  directoryUrl: string;
+  trustBundlePath: string;
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function start(config: CaConfig): Promise<RunningCa> {
+  try {
+    return await startCa(config);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new CliError(`cannot listen on ${config.listen.host}:${config.listen.port} or :${config.listen.httpPort} (${code}); set listen.port / listen.httpPort in the config`);
+    }
+    throw err;
+  }
+}
+
+function printReady(ready: { directoryUrl: string; trustBundlePath: string }, config: CaConfig): void {
+  console.log(`ACME directory: ${ready.directoryUrl}`);
+  console.log(`Trust bundle (server TLS root, PEM): ${ready.trustBundlePath}`);
+  console.log(`Issuing roots: ${config.dataDir}/issuer/root-ecdsa.pem, ${config.dataDir}/issuer/root-rsa.pem`);
+}
+
+/** A worker process: serves with the configuration the primary resolved, reports readiness, stops on SIGTERM. */
+async function runWorker(config: CaConfig): Promise<number> {
+  const ca = await startCa(config);
+  process.send?.({ type: 'cobble-ca-ready', directoryUrl: ca.directoryUrl, trustBundlePath: ca.trustBundlePath } satisfies ReadyMessage);
+  await waitForSignal();
+  await ca.close();
+  // The IPC channel to the primary would keep this process alive.
+  cluster.worker?.disconnect();
+  return 0;
+}
+
+async function runPrimary(config: CaConfig, workers: number): Promise<number> {
+  // Concrete ports, so every worker listens on the same ones (cluster shares the listening sockets).
+  const resolved: CaConfig = {
+    ...config,
+    listen: {
+      ...config.listen,
+      port: config.listen.port || (await freePort(config.listen.host)),
+      httpPort: config.listen.httpPort || (await freePort(config.listen.host)),
+    },
+  };
+  await prepareDataDir(resolved);
+  const env = { [WORKER_CONFIG_ENV]: JSON.stringify(resolved) };
+  let stopping = false;
+  const children = new Set<Worker>();
+  const fork = () =>
+    new Promise<ReadyMessage>((resolve, reject) => {
+      const worker = cluster.fork(env);
+      children.add(worker);
+      worker.on('message', (message: ReadyMessage) => {
+        if (message?.type === 'cobble-ca-ready') resolve(message);
+      });
+      worker.once('exit', (code) => {
+        children.delete(worker);
+        reject(new CliError(`a CA worker exited with code ${code} before it was ready`));
+        if (!stopping) {
+          console.error(`cobble ca: worker ${worker.process.pid} exited (code ${code}); starting a new one`);
+          fork().catch((err: Error) => console.error(`cobble ca: ${err.message}`));
+        }
+      });
+    });
+  const ready = await Promise.all(Array.from({ length: workers }, fork));
+  printReady(ready[0]!, config);
+  await waitForSignal();
+  stopping = true;
+  await Promise.all([...children].map((worker) => new Promise<void>((resolve) => {
+    worker.once('exit', () => resolve());
+    worker.kill('SIGTERM');
+  })));
+  return 0;
+}
 
 export async function run(args: string[]): Promise<number> {
+  if (cluster.isWorker && process.env[WORKER_CONFIG_ENV]) {
+    return runWorker(parseCaConfig(JSON.parse(process.env[WORKER_CONFIG_ENV]), 'worker configuration'));
+  }
   const [sub, ...rest] = args;
   if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
     console.log(usage);
     return sub ? 0 : 2;
   }
   if (sub !== 'serve') throw new CliError(`unknown subcommand '${sub}'\n\n${usage}`, 2);
-  let values: { config?: string; help?: boolean };
+  let values: { config?: string; workers?: string; help?: boolean };
   try {
-    ({ values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    ({ values } = parseArgs({
+      args: rest,
+      options: { config: { type: 'string', short: 'c' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
   } catch (err) {
     throw new CliError(`${(err as Error).message}\n\n${usage}`, 2);
   }
   if (values.help) {
     console.log(usage);
     return 0;
+  }
+  const workers = values.workers === undefined ? 1 : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new CliError(`--workers: expected a whole number from 1 to 64, got ${JSON.stringify(values.workers)}`, 2);
   }
   let config: CaConfig;
   try {
@@ -34,24 +146,10 @@ export async function run(args: string[]): Promise<number> {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
   }
-  let ca;
-  try {
-    ca = await startCa(config);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') {
-      throw new CliError(`cannot listen on ${config.listen.host}:${config.listen.port} or :${config.listen.httpPort} (${code}); set listen.port / listen.httpPort in the config`);
-    }
-    throw err;
-  }
-  console.log(`ACME directory: ${ca.directoryUrl}`);
-  console.log(`Trust bundle (server TLS root, PEM): ${ca.trustBundlePath}`);
-  console.log(`Issuing roots: ${config.dataDir}/issuer/root-ecdsa.pem, ${config.dataDir}/issuer/root-rsa.pem`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  if (workers > 1) return runPrimary(config, workers);
+  const ca = await start(config);
+  printReady(ca, config);
+  await waitForSignal();
   await ca.close();
   return 0;
 }

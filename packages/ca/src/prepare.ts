@@ -1,0 +1,14 @@
+// Work that must happen once before several worker processes share one data directory: the development hierarchy
+// is created and the database migrated by one process, so workers never race to do either.
+import { join, resolve } from 'node:path';
+import { parseCaConfig, type CaConfigInput } from './config/index.js';
+import { loadOrCreateHierarchy } from './issuer/index.js';
+import { StorageAuthority } from './sa/index.js';
+
+export async function prepareDataDir(input: CaConfigInput): Promise<void> {
+  const config = parseCaConfig(input, 'prepareDataDir config');
+  const dataDir = resolve(config.dataDir);
+  await loadOrCreateHierarchy(dataDir);
+  const sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'));
+  await sa.close();
+}
