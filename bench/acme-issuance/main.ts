@@ -1,8 +1,10 @@
 // ACME issuance benchmark: the whole flow (newOrder → http-01 → finalize → download) against cobble and, in the same
 // run, against Pebble (Debian's `pebble`, PEBBLE_VA_NOSLEEP=1, real validation), at concurrency 1 and 8.
 //
-// Usage: npm run bench -- acme-issuance [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--cobble-workers N]
+// Usage: npm run bench -- acme-issuance [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--cobble-workers N] [--rounds N]
 //                                      [--only cobble|pebble] [--steps] [--write-docs]
+// --c1/--c8 are issuances per server at each concurrency, split over --rounds rounds that alternate between the servers
+// (so a load change on the machine hits both alike); --max-seconds bounds each server's total time per concurrency.
 // --steps prints where each phase's time went, per ACME request kind (mean ms per issuance).
 // Both servers run as their own processes (cobble through `cobble ca serve --config FILE [--workers N]`), validate through the same loopback http-01 responder and look names up in
 // the same pebble-challtestsrv; one driver implementation (./driver.ts) talks to both.
@@ -15,7 +17,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { Agent, get as httpsGet } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -25,10 +27,10 @@ import { AcmeDriver, stalls, stepTimes, type ChallengeSink } from './driver.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-interface Options { c1: number; c8: number; maxSeconds: number; warmup: number; cobbleWorkers: number; only?: 'cobble' | 'pebble'; writeDocs: boolean; steps: boolean }
+interface Options { c1: number; c8: number; maxSeconds: number; warmup: number; cobbleWorkers: number; rounds: number; only?: 'cobble' | 'pebble'; writeDocs: boolean; steps: boolean }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { c1: 60, c8: 240, maxSeconds: 30, warmup: 8, cobbleWorkers: 1, writeDocs: false, steps: false };
+  const options: Options = { c1: 60, c8: 240, maxSeconds: 30, warmup: 8, cobbleWorkers: 1, rounds: 3, writeDocs: false, steps: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -41,13 +43,14 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--max-seconds') options.maxSeconds = value();
     else if (arg === '--warmup') options.warmup = value();
     else if (arg === '--cobble-workers') options.cobbleWorkers = Math.max(1, value());
+    else if (arg === '--rounds') options.rounds = Math.max(1, value());
     else if (arg === '--write-docs') options.writeDocs = true;
     else if (arg === '--steps') options.steps = true;
     else if (arg === '--only') {
       const peer = argv[++i];
       if (peer !== 'cobble' && peer !== 'pebble') throw new Error('--only takes cobble or pebble');
       options.only = peer;
-    } else throw new Error(`unknown argument ${arg}; usage: [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--cobble-workers N] [--only cobble|pebble] [--steps] [--write-docs]`);
+    } else throw new Error(`unknown argument ${arg}; usage: [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--cobble-workers N] [--rounds N] [--only cobble|pebble] [--steps] [--write-docs]`);
   }
   return options;
 }
@@ -60,6 +63,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
+  const loadAtStart = loadavg();
   const work = await mkdtemp(join(tmpdir(), 'cobble-bench-acme-'));
   const dns = await startChallTestSrv();
   const tokens = new Map<string, string>();
@@ -96,25 +100,36 @@ async function main(): Promise<void> {
     }
     for (const [concurrency, count] of [[1, options.c1], [8, options.c8]] as const) {
       if (count === 0) continue;
+      const samples = new Map<Server, Sample[]>(servers.map((server) => [server, []]));
+      for (let round = 0; round < options.rounds; round++) {
+        const share = Math.floor(count / options.rounds) + (round < count % options.rounds ? 1 : 0);
+        for (const server of servers) {
+          samples.get(server)!.push(await phase(server, trust, concurrency, share, options.maxSeconds / options.rounds, take, sink));
+        }
+      }
       for (const server of servers) {
-        stepTimes.clear();
-        stalls.count = 0;
-        stalls.badNonces = 0;
-        const result = await phase(server, trust, concurrency, count, options.maxSeconds, take, sink);
+        const result = summarize(server.name, concurrency, samples.get(server)!);
+        results.push(result);
         if (options.steps) {
-          const perIssuance = [...stepTimes].map(([step, t]) => `${step} ${(t.ms / result.issued).toFixed(1)} ms (${(t.count / result.issued).toFixed(2)}×)`);
+          const steps = new Map<string, { ms: number; count: number }>();
+          for (const sample of samples.get(server)!) {
+            for (const [step, t] of sample.steps) {
+              const entry = steps.get(step) ?? { ms: 0, count: 0 };
+              entry.ms += t.ms;
+              entry.count += t.count;
+              steps.set(step, entry);
+            }
+          }
+          const perIssuance = [...steps].map(([step, t]) => `${step} ${(t.ms / result.issued).toFixed(1)} ms (${(t.count / result.issued).toFixed(2)}×)`);
           console.error(`  ${server.name} c=${concurrency} per issuance: ${perIssuance.join(', ')}`);
         }
-        results.push(result);
-        result.repeated = stalls.count;
-        result.badNonces = stalls.badNonces;
-        if (stalls.count || stalls.badNonces) console.error(`  ${server.name} c=${concurrency}: ${stalls.count} repeated requests after a timeout/reset, ${stalls.badNonces} badNonce retries`);
+        if (result.repeated || result.badNonces) console.error(`  ${server.name} c=${concurrency}: ${result.repeated} repeated requests after a timeout/reset, ${result.badNonces} badNonce retries`);
         console.error(`${server.name} c=${concurrency}: ${result.issued} in ${result.seconds.toFixed(2)} s, ${result.perSecond.toFixed(1)}/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms`);
       }
     }
     const table = render(results);
     console.log(table);
-    if (options.writeDocs) await writeDocs(table, process.argv.slice(2).filter((a) => a !== '--write-docs'), options.cobbleWorkers);
+    if (options.writeDocs) await writeDocs(table, process.argv.slice(2).filter((a) => a !== '--write-docs'), options, loadAtStart);
   } finally {
     for (const server of servers) await stop(server.process);
     responder.closeAllConnections();
@@ -132,8 +147,22 @@ function driverAgent(trust: Buffer[]): Agent {
   return new Agent({ keepAlive: true, maxSockets: 1, ca: trust });
 }
 
-async function phase(server: Server, trust: Buffer[], concurrency: number, count: number, maxSeconds: number, take: () => { name: string; der: Buffer }, sink: ChallengeSink): Promise<PhaseResult> {
+interface Sample {
+  latencies: number[];
+  seconds: number;
+  serverCpuMs: number;
+  driverCpuMs: number;
+  repeated: number;
+  badNonces: number;
+  steps: Map<string, { ms: number; count: number }>;
+}
+
+/** `count` issuances spread over `concurrency` simulated subscribers, each with its own account and connection. */
+async function phase(server: Server, trust: Buffer[], concurrency: number, count: number, maxSeconds: number, take: () => { name: string; der: Buffer }, sink: ChallengeSink): Promise<Sample> {
   const drivers = await Promise.all(Array.from({ length: concurrency }, () => AcmeDriver.register(server.directoryUrl, driverAgent(trust))));
+  stepTimes.clear();
+  stalls.count = 0;
+  stalls.badNonces = 0;
   const latencies: number[] = [];
   const cpuBefore = cpuMs(server.process.pid!);
   const driverBefore = process.cpuUsage();
@@ -151,13 +180,26 @@ async function phase(server: Server, trust: Buffer[], concurrency: number, count
     }
   }));
   const seconds = (performance.now() - started) / 1000;
-  for (const driver of drivers) driver.close();
-  const cpu = cpuMs(server.process.pid!) - cpuBefore;
+  const serverCpuMs = cpuMs(server.process.pid!) - cpuBefore;
   const driverUsage = process.cpuUsage(driverBefore);
-  const driverCpu = (driverUsage.user + driverUsage.system) / 1000;
-  latencies.sort((a, b) => a - b);
+  for (const driver of drivers) driver.close();
+  return {
+    latencies, seconds, serverCpuMs, driverCpuMs: (driverUsage.user + driverUsage.system) / 1000,
+    repeated: stalls.count, badNonces: stalls.badNonces, steps: new Map(stepTimes),
+  };
+}
+
+/** Pools the rounds: throughput = all issuances ÷ all measured time; percentiles over all latencies. */
+function summarize(peer: string, concurrency: number, samples: Sample[]): PhaseResult {
+  const latencies = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const sum = (f: (s: Sample) => number) => samples.reduce((total, s) => total + f(s), 0);
+  const seconds = sum((s) => s.seconds);
   const pick = (q: number) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? NaN;
-  return { peer: server.name, concurrency, issued: latencies.length, seconds, perSecond: latencies.length / seconds, p50: pick(0.5), p99: pick(0.99), cpuMsPerIssuance: cpu / latencies.length, driverCpuMsPerIssuance: driverCpu / latencies.length };
+  return {
+    peer, concurrency, issued: latencies.length, seconds, perSecond: latencies.length / seconds, p50: pick(0.5), p99: pick(0.99),
+    cpuMsPerIssuance: sum((s) => s.serverCpuMs) / latencies.length, driverCpuMsPerIssuance: sum((s) => s.driverCpuMs) / latencies.length,
+    repeated: sum((s) => s.repeated), badNonces: sum((s) => s.badNonces),
+  };
 }
 
 /** User + system CPU time in ms of a process and its descendants (cobble's workers), from /proc (Linux). */
@@ -317,8 +359,9 @@ function render(results: PhaseResult[]): string {
   return rows.join('\n');
 }
 
-async function writeDocs(table: string, args: string[], workers: number): Promise<void> {
-  const workersNote = workers > 1 ? ` --workers ${workers}` : '';
+async function writeDocs(table: string, args: string[], options: Options, loadAtStart: number[]): Promise<void> {
+  const workersNote = options.cobbleWorkers > 1 ? ` --workers ${options.cobbleWorkers}` : '';
+  const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
   const path = join(root, 'docs/benchmarks.md');
   const text = await readFile(path, 'utf8');
   const begin = '<!-- acme-issuance:begin -->';
@@ -333,12 +376,16 @@ async function writeDocs(table: string, args: string[], workers: number): Promis
 Whole flow per certificate — newOrder → authorization → http-01 challenge (real validation: DNS lookup in
 pebble-challtestsrv, HTTP fetch from a loopback responder) → finalize (ECDSA P-256 CSR) → certificate download — with
 one lean JWS driver (\`bench/acme-issuance/driver.ts\`, ES256 account per worker, polls every 10 ms) against both servers
-in the same run. Each server runs as its own process; a fresh name per issuance so no authorization is reused.
+in the same run, alternating between the servers in ${options.rounds} rounds per concurrency (throughput = issuances ÷
+measured time over all rounds; percentiles over all issuances). Each server runs as its own process; a fresh name per
+issuance so no authorization is reused. CPU columns: user+system time of the server's processes and of the driver
+process (which also runs the http-01 responder), per issuance.
 cobble: \`cobble ca serve --config FILE\`${workersNote} (default settings, SQLite in a temporary data directory).
 Pebble ${pebbleVersion} (Debian) with \`PEBBLE_VA_NOSLEEP=1\`, \`PEBBLE_WFE_NONCEREJECT=0\`, \`PEBBLE_VA_ALWAYS_VALID\` unset.
 
 Command: \`npm run bench -- acme-issuance${args.length ? ` ${args.join(' ')}` : ''}\`
-Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.
+Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${new Date().toISOString().slice(0, 10)}; load average
+(1/5/15 min) ${load(loadAtStart)} at the start and ${load(loadavg())} at the end (the machine is shared).
 
 ${table}
 ${end}`;
