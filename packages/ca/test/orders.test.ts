@@ -135,6 +135,20 @@ test('revocation by the certificate key (jwk request), from no account at all', 
   assertProblem(await stranger.post(stranger.directory.revokeCert, { certificate }, { useJwk: true }), 'alreadyRevoked', 400);
 });
 
+test('revocation by another account that holds valid authorizations for every name in the certificate', async () => {
+  const issued = await issueViaHttp01(client, h.responder, ['shared-a.example.com', 'shared-b.example.com']);
+  const certificate = leafDer(issued.chainPem).toString('base64url');
+  const other = await h.client();
+  await other.register();
+  // Authorized for only one of the two names: refused.
+  await issueViaHttp01(other, h.responder, ['shared-a.example.com']);
+  assertProblem(await other.post(other.directory.revokeCert, { certificate, reason: 5 }), 'unauthorized', 403);
+  // Authorized for both: allowed.
+  await issueViaHttp01(other, h.responder, ['shared-b.example.com']);
+  const revoked = await other.post(other.directory.revokeCert, { certificate, reason: 5 });
+  assert.equal(revoked.status, 200, revoked.text());
+});
+
 test('revocation signed by an unrelated key is unauthorized; an unknown certificate is 404', async () => {
   const issued = await issueViaHttp01(client, h.responder, ['revoke-other.example.com']);
   const stranger = await h.client();

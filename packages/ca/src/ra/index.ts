@@ -407,9 +407,19 @@ export class RegistrationAuthority {
     return name === 'rsa' ? this.hierarchy.rsa : name === 'ecdsa' ? this.hierarchy.ecdsa : undefined;
   }
 
+  /** RFC 8555 §7.6: an account with valid authorizations for every name in the certificate may revoke it too. */
+  private async holdsAuthorizationsFor(account: Account, cert: x509.X509Certificate): Promise<boolean> {
+    const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
+    const names = san?.names.items.map((n) => n.value.toLowerCase()) ?? [];
+    if (names.length === 0) return false;
+    const held = await this.sa.validAuthorizations(account.id, [...new Set(names.map((n) => n.replace(/^\*\./, '')))], Date.now());
+    const proven = new Set(held.map((a) => (a.wildcard ? `*.${a.value}` : a.value)));
+    return names.every((name) => proven.has(name));
+  }
+
   /**
-   * revokeCert (RFC 8555 §7.6): allowed for the account that ordered the certificate, or for a request signed by
-   * the certificate's own key (`signerJwk`).
+   * revokeCert (RFC 8555 §7.6): allowed for the account that ordered the certificate, for an account holding valid
+   * authorizations for all its names, or for a request signed by the certificate's own key (`signerJwk`).
    */
   async revokeCertificate(request: { certDer: Buffer; reason: unknown; account?: Account; signerJwk?: JWK }): Promise<void> {
     const reason = request.reason ?? 0;
@@ -428,8 +438,11 @@ export class RegistrationAuthority {
       throw new AcmeProblem('malformed', 'this certificate was not issued by this CA', { status: 404 });
     }
     if (request.account) {
-      if (request.account.id !== record.accountId) {
-        throw new AcmeProblem('unauthorized', 'this account did not order the certificate; sign the request with the certificate key instead');
+      if (request.account.id !== record.accountId && !(await this.holdsAuthorizationsFor(request.account, cert))) {
+        throw new AcmeProblem(
+          'unauthorized',
+          'this account neither ordered the certificate nor holds valid authorizations for all its names; sign the request with the certificate key instead',
+        );
       }
     } else if (request.signerJwk) {
       if (Buffer.compare(spkiOfJwk(request.signerJwk), Buffer.from(cert.publicKey.rawData)) !== 0) {

@@ -430,6 +430,21 @@ export class StorageAuthority {
     return Number(result.numUpdatedRows) === 1;
   }
 
+  /** The account's valid, unexpired authorizations among the given (base) names. */
+  async validAuthorizations(accountId: string, values: string[], now: number): Promise<{ value: string; wildcard: boolean }[]> {
+    if (values.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('authorizations')
+      .select(['identifier_value', 'wildcard'])
+      .where('account_id', '=', accountId)
+      .where('identifier_type', '=', 'dns')
+      .where('identifier_value', 'in', values)
+      .where('status', '=', 'valid')
+      .where('expires', '>', now)
+      .execute();
+    return rows.map((r) => ({ value: r.identifier_value, wildcard: r.wildcard === 1 }));
+  }
+
   /** Unexpired revoked certificates of one issuer, for its CRL. */
   async listRevoked(issuerName: string, now: number): Promise<{ serial: string; revokedAt: number; reason: number }[]> {
     const rows = await this.db
