@@ -204,6 +204,21 @@ test('startup refuses a key that is not the issuing certificate\'s, on the token
   });
 });
 
+test('`cobble ca serve` reports a wrong PIN as the config file and key, without a stack, with and without workers', async () => {
+  const file = join(dir, 'ca-wrong-pin.yaml');
+  const config = caConfig({ dataDir: join(dir, 'ca-data-refused') });
+  config.issuer!.ecdsa.pkcs11 = { ...config.issuer!.ecdsa.pkcs11!, pinEnv: 'COBBLE_TEST_WRONG_PIN' };
+  writeFileSync(file, JSON.stringify(config)); // JSON is YAML
+  const cli = fileURLToPath(new URL('../../cli/bin/cobble.js', import.meta.url));
+  for (const extra of [[], ['--workers', '2']]) {
+    // A process of its own: its login attempt is not masked by this process's logged-in sessions.
+    const result = await run(process.execPath, [cli, 'ca', 'serve', '--config', file, ...extra], { COBBLE_TEST_WRONG_PIN: '9999' }, 60_000);
+    assert.equal(result.code, 1, result.output);
+    assert.match(result.output, new RegExp(`^cobble ca: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: issuer\\.ecdsa\\.pkcs11: .*wrong PIN`, 'm'));
+    assert.doesNotMatch(result.output, /\n\s+at /, 'no stack trace');
+  }
+});
+
 test('the CA starts on the token', async () => {
   ca = await startCa(caConfig());
   assert.match(ca.rootsPem.ecdsa, /BEGIN CERTIFICATE/);

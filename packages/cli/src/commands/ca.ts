@@ -41,7 +41,12 @@ async function freePort(host: string): Promise<number> {
   });
 }
 
-async function start(config: CaConfig): Promise<RunningCa> {
+/** Startup problems an operator fixes in the config (issuer token, PIN, key, chains) become CLI errors. */
+function configProblem(err: unknown, source: string): unknown {
+  return err instanceof ConfigError ? new CliError(`${source}: ${err.message}`) : err;
+}
+
+async function start(config: CaConfig, source: string): Promise<RunningCa> {
   try {
     return await startCa(config);
   } catch (err) {
@@ -49,14 +54,17 @@ async function start(config: CaConfig): Promise<RunningCa> {
     if (code === 'EADDRINUSE' || code === 'EACCES') {
       throw new CliError(`cannot listen on ${config.listen.host}:${config.listen.port} or :${config.listen.httpPort} (${code}); set listen.port / listen.httpPort in the config`);
     }
-    throw err;
+    throw configProblem(err, source);
   }
 }
 
 function printReady(ready: { directoryUrl: string; trustBundlePath: string }, config: CaConfig): void {
   console.log(`ACME directory: ${ready.directoryUrl}`);
   console.log(`Trust bundle (server TLS root, PEM): ${ready.trustBundlePath}`);
-  console.log(`Issuing roots: ${config.dataDir}/issuer/root-ecdsa.pem, ${config.dataDir}/issuer/root-rsa.pem`);
+  const roots = config.issuer
+    ? [...new Set([config.issuer.ecdsa, config.issuer.rsa].flatMap((i) => [i.defaultChain, ...i.alternateChains].map((c) => c.root)))]
+    : [`${config.dataDir}/issuer/root-ecdsa.pem`, `${config.dataDir}/issuer/root-rsa.pem`];
+  console.log(`Issuing roots: ${roots.join(', ')}`);
 }
 
 /** A worker process: serves with the configuration the primary resolved, reports readiness, stops on SIGTERM. */
@@ -70,7 +78,7 @@ async function runWorker(config: CaConfig): Promise<number> {
   return 0;
 }
 
-async function runPrimary(config: CaConfig, workers: number): Promise<number> {
+async function runPrimary(config: CaConfig, workers: number, source: string): Promise<number> {
   // Concrete ports, so every worker listens on the same ones (cluster shares the listening sockets).
   const resolved: CaConfig = {
     ...config,
@@ -80,7 +88,11 @@ async function runPrimary(config: CaConfig, workers: number): Promise<number> {
       httpPort: config.listen.httpPort || (await freePort(config.listen.host)),
     },
   };
-  await prepareDataDir(resolved);
+  try {
+    await prepareDataDir(resolved);
+  } catch (err) {
+    throw configProblem(err, source);
+  }
   const env = { [WORKER_CONFIG_ENV]: JSON.stringify(resolved) };
   let stopping = false;
   const children = new Set<Worker>();
@@ -146,8 +158,9 @@ export async function run(args: string[]): Promise<number> {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
   }
-  if (workers > 1) return runPrimary(config, workers);
-  const ca = await start(config);
+  const source = values.config ?? 'defaults';
+  if (workers > 1) return runPrimary(config, workers, source);
+  const ca = await start(config, source);
   printReady(ca, config);
   await waitForSignal();
   await ca.close();
