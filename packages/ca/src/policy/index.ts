@@ -18,6 +18,11 @@ export function domainProblem(name: string): string | undefined {
   const parsed = parseDomain(base);
   if (parsed.isIp || /^[0-9.]+$/.test(base) || base.includes(':')) return 'IP address literals are not DNS names';
   const labels = base.split('.');
+  if (!parsed.domain && parsed.isIcann === true && parsed.publicSuffix === base) {
+    return wildcard
+      ? `a wildcard directly under the public suffix "${base}" is not allowed`
+      : `"${base}" is a public suffix, not a registrable domain`;
+  }
   if (labels.length < 2) return 'the name has only one label';
   for (const label of labels) {
     if (!LABEL.test(label)) return `the label "${label}" is not a valid DNS label (a-z, 0-9 and inner hyphens, at most 63 characters)`;
