@@ -89,11 +89,15 @@ async function run(name: string, version: DapVersion, vdaf: VdafConfig, measurem
     const leaderUrl = `http://127.0.0.1:${ports.leader}/`;
     const helperUrl = `http://127.0.0.1:${ports.helper}/`;
     const t = await newTask({ version, leaderUrl, helperUrl, vdaf, minBatchSize: measurements.length, timePrecision: 3600 });
+    console.error(`  ${name} ${version}: task made`);
     for (const [url, def] of [[leaderUrl, t.leader], [helperUrl, t.helper]] as const) {
       const res = await fetch(`${url}admin/tasks`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, body: JSON.stringify(taskToJson(def)) });
       if (!res.ok) throw new Error(`provisioning failed: ${await res.text()}`);
     }
-    const reports = makeReports(t.client, await hpkeConfigs(t.client), measurements);
+    console.error(`  ${name} ${version}: task provisioned`);
+    const configs = await hpkeConfigs(t.client);
+    console.error(`  ${name} ${version}: HPKE configs fetched`);
+    const reports = makeReports(t.client, configs, measurements);
     console.error(`  ${name} ${version}: ${reports.length} reports generated, uploading`);
     const client = new DapClient(t.client);
     const t0 = performance.now();

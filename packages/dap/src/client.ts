@@ -25,8 +25,11 @@ export class DapClient {
   private configs?: Promise<[HpkeConfig, HpkeConfig]>;
   private readonly fetch: typeof fetch;
 
-  constructor(readonly params: ClientParams, opts: { fetch?: typeof fetch } = {}) {
-    this.fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  /** `timeoutMs` bounds every HTTP request (default 60 s), so a stuck server becomes an error, not a hang. */
+  constructor(readonly params: ClientParams, opts: { fetch?: typeof fetch; timeoutMs?: number } = {}) {
+    const f = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    this.fetch = ((input: any, init?: RequestInit) => f(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) })) as typeof fetch;
   }
 
   private async fetchConfig(base: string): Promise<HpkeConfig> {

@@ -32,8 +32,10 @@ export interface CollectionJob {
 export class DapCollector {
   private readonly fetch: typeof fetch;
 
-  constructor(readonly params: CollectorParams, opts: { fetch?: typeof fetch } = {}) {
-    this.fetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  constructor(readonly params: CollectorParams, opts: { fetch?: typeof fetch; timeoutMs?: number } = {}) {
+    const f = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    this.fetch = ((input: any, init?: RequestInit) => f(input, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) })) as typeof fetch;
   }
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {

@@ -15,7 +15,7 @@ export class Helper {
 
   /** Handles AggregationJobInitReq; `urlJobId` is the leader-chosen ID of DAP-09, absent for DAP-18. */
   async aggregationJobInit(task: LoadedTask, urlJobId: Uint8Array | undefined, body: Uint8Array): Promise<{ jobId: Uint8Array; response: Uint8Array; replayed: boolean }> {
-    const { def, codec, ctx, vdaf, vdafCtx } = task;
+    const { def, codec, ctx, vdaf } = task;
     const hash = sha256(body);
     const jobId = urlJobId ?? new Uint8Array(hash.subarray(0, 16));
     const existing = await this.agg.store.getHelperJob(task.idB64, jobId);
@@ -40,23 +40,12 @@ export class Helper {
     }
 
     const now = this.agg.clock();
-    const outcomes: Outcome[] = req.prepareInits.map((p): Outcome => {
-      const m = p.reportShare.metadata;
-      const timeErr = timeError(def, m.time, now);
-      if (timeErr) return { ok: false, error: timeErr };
-      const opened = openInputShare(this.agg.keyring, codec, ctx, 3, m, p.reportShare.publicShare, p.reportShare.encryptedInputShare);
-      if (typeof opened === 'string') return { ok: false, error: opened };
-      try {
-        const { state, prepShare } = vdaf.prepInit(def.vdafVerifyKey, 1, m.reportId, p.reportShare.publicShare, opened.payload, vdafCtx);
-        const inbound = decodePingPong(p.payload);
-        if (inbound.type !== 'initialize') return { ok: false, error: 'vdaf_error' };
-        const prepMsg = vdaf.prepSharesToPrep([inbound.prepShare, prepShare], vdafCtx);
-        const outShare = vdaf.prepNext(state, prepMsg);
-        return { ok: true, prepMsg, outShare, time: m.time };
-      } catch {
-        return { ok: false, error: 'vdaf_error' };
-      }
-    });
+    const outcomes: Outcome[] = [];
+    for (const p of req.prepareInits) {
+      // Synchronous crypto: yield now and then so other requests are served during a big job.
+      if (outcomes.length % 64 === 63) await new Promise((res) => setImmediate(res));
+      outcomes.push(this.prepare(task, p, now));
+    }
 
     const store = this.agg.store;
     try {
@@ -87,6 +76,25 @@ export class Helper {
       const again = await store.getHelperJob(task.idB64, jobId);
       if (again && Buffer.compare(again.request_hash, hash) === 0) return { jobId, response: new Uint8Array(again.response), replayed: true };
       throw e;
+    }
+  }
+
+  private prepare(task: LoadedTask, p: AggregationJobInitReq['prepareInits'][number], now: number): Outcome {
+    const { def, codec, ctx, vdaf, vdafCtx } = task;
+    const m = p.reportShare.metadata;
+    const timeErr = timeError(def, m.time, now);
+    if (timeErr) return { ok: false, error: timeErr };
+    const opened = openInputShare(this.agg.keyring, codec, ctx, 3, m, p.reportShare.publicShare, p.reportShare.encryptedInputShare);
+    if (typeof opened === 'string') return { ok: false, error: opened };
+    try {
+      const { state, prepShare } = vdaf.prepInit(def.vdafVerifyKey, 1, m.reportId, p.reportShare.publicShare, opened.payload, vdafCtx);
+      const inbound = decodePingPong(p.payload);
+      if (inbound.type !== 'initialize') return { ok: false, error: 'vdaf_error' };
+      const prepMsg = vdaf.prepSharesToPrep([inbound.prepShare, prepShare], vdafCtx);
+      const outShare = vdaf.prepNext(state, prepMsg);
+      return { ok: true, prepMsg, outShare, time: m.time };
+    } catch {
+      return { ok: false, error: 'vdaf_error' };
     }
   }
 

@@ -238,7 +238,10 @@ export class Leader {
     const { vdaf, vdafCtx, codec, ctx, def } = task;
     const inits: PrepareInit[] = [];
     const states = new Map<string, { state: Prio3PrepState; reportId: Uint8Array; time: number }>();
+    let n = 0;
     for (const r of reports) {
+      // Preparation is synchronous crypto; yield now and then so uploads are not starved behind a big job.
+      if (++n % 64 === 0) await new Promise((res) => setImmediate(res));
       const metadata: ReportMetadata = { reportId: new Uint8Array(r.report_id), time: Number(r.time), publicExtensions: readExtensionsBuf(r.public_extensions) };
       const publicShare = new Uint8Array(r.public_share);
       const opened = openInputShare(this.agg.keyring, codec, ctx, 2, metadata, publicShare, decodeCiphertext(new Uint8Array(r.leader_share)));
