@@ -65,6 +65,27 @@ test('notBefore/notAfter outside the profile are refused with a clear malformed 
   assert.match(assertProblem(garbage, 'malformed', 400).detail, /RFC 3339/);
 });
 
+test('a validation slower than challengeWaitMs answers "processing" with Retry-After, then becomes valid', async () => {
+  const created = await client.newOrder(['slow.example.com']);
+  const order = created.json();
+  const authz = (await client.post(order.authorizations[0], undefined)).json();
+  const challenge = authz.challenges.find((c: any) => c.type === 'http-01');
+  h.responder.set(challenge.token, client.keyAuthorization(challenge.token), 1500);
+  const answered = await client.post(challenge.url, {});
+  assert.equal(answered.status, 200);
+  assert.equal(answered.json().status, 'processing');
+  assert.equal(answered.header('retry-after'), '1');
+  const polled = await client.post(order.authorizations[0], undefined);
+  assert.equal(polled.json().status, 'pending');
+  assert.equal(polled.header('retry-after'), '1');
+  // Answering again while processing starts nothing new and reports the same state.
+  assert.equal((await client.post(challenge.url, {})).json().status, 'processing');
+  const done = await client.poll(order.authorizations[0]);
+  assert.equal(done.json().status, 'valid');
+  assert.equal(done.header('retry-after'), undefined);
+  assert.equal((await client.post(created.header('location')!, undefined)).json().status, 'ready');
+});
+
 test('an authorization can be deactivated; its order becomes invalid', async () => {
   const created = await client.newOrder(['deact-authz.example.com']);
   const order = created.json();

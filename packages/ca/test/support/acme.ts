@@ -220,23 +220,32 @@ export class Http01Responder {
     private readonly server: Server,
     readonly port: number,
     private readonly tokens: Map<string, string>,
+    private readonly delays: Map<string, number>,
   ) {}
 
   static async start(): Promise<Http01Responder> {
     const tokens = new Map<string, string>();
+    const delays = new Map<string, number>();
     const server = createServer((req, res) => {
       const match = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '');
       const body = match ? tokens.get(match[1]!) : undefined;
-      if (body === undefined) res.writeHead(404).end();
-      else res.writeHead(200, { 'Content-Type': 'text/plain' }).end(body);
+      const answer = () => {
+        if (body === undefined) res.writeHead(404).end();
+        else res.writeHead(200, { 'Content-Type': 'text/plain' }).end(body);
+      };
+      const delay = match ? delays.get(match[1]!) : undefined;
+      if (delay) setTimeout(answer, delay);
+      else answer();
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    return new Http01Responder(server, (server.address() as AddressInfo).port, tokens);
+    return new Http01Responder(server, (server.address() as AddressInfo).port, tokens, delays);
   }
 
-  set(token: string, keyAuthorization: string): void {
+  /** Serves `keyAuthorization` for `token`, optionally only after `delayMs` (a slow web server). */
+  set(token: string, keyAuthorization: string, delayMs = 0): void {
     this.tokens.set(token, keyAuthorization);
+    if (delayMs > 0) this.delays.set(token, delayMs);
   }
 
   async close(): Promise<void> {
