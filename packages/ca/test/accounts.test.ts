@@ -70,12 +70,12 @@ describe('accounts', () => {
   });
 
   describe('key rollover', () => {
-    async function keyChangeJws(client: AcmeTestClient, newKey: Awaited<ReturnType<typeof newAccountKey>>, overrides: { url?: string; account?: string; oldKey?: unknown } = {}) {
+    async function keyChangeJws(client: AcmeTestClient, newKey: Awaited<ReturnType<typeof newAccountKey>>, overrides: { url?: string; account?: string; oldKey?: unknown; nonce?: string } = {}) {
       const url = client.directory.keyChange;
       const inner = await new FlattenedSign(
         new TextEncoder().encode(JSON.stringify({ account: overrides.account ?? client.accountUrl, oldKey: overrides.oldKey ?? client.key.jwk })),
       )
-        .setProtectedHeader({ alg: newKey.alg, jwk: newKey.jwk, url: overrides.url ?? url } as never)
+        .setProtectedHeader({ alg: newKey.alg, jwk: newKey.jwk, url: overrides.url ?? url, ...(overrides.nonce ? { nonce: overrides.nonce } : {}) } as never)
         .sign(newKey.privateKey);
       return { url, inner };
     }
@@ -97,6 +97,16 @@ describe('accounts', () => {
       // The old key is free again: it can create a fresh account.
       const fresh = await h.client(oldKey);
       assert.equal((await fresh.register()).status, 201);
+    });
+
+    test('an inner JWS that carries a nonce is accepted (RFC 8555 §7.3.5: it MAY omit one)', async () => {
+      const client = await h.client();
+      await client.register();
+      const newKey = await newAccountKey('EdDSA');
+      const { url, inner } = await keyChangeJws(client, newKey, { nonce: 'aW5uZXItbm9uY2U' });
+      const response = await client.post(url, inner);
+      assert.equal(response.status, 200, response.text());
+      assert.equal(response.json().key.kty, 'OKP');
     });
 
     test('a new key that already belongs to another account is a 409 with that account\'s Location', async () => {

