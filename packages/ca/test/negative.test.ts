@@ -308,6 +308,14 @@ test('after all of the above the server still serves: directory, and a full issu
   assert.match(issued.chainPem, /BEGIN CERTIFICATE/);
 });
 
+test('a plain GET of a POST-as-GET resource is 405 with Allow: POST', async () => {
+  const created = await client.newOrder(['get.example.com']);
+  const response = await client.http('GET', created.header('location')!);
+  assertProblem(response, 'malformed', 405);
+  assert.equal(response.header('allow'), 'POST');
+  assertProblem(await client.http('GET', client.directory.newAccount), 'malformed', 405);
+});
+
 test('an unknown path is a malformed problem with 404', async () => {
   assertProblem(await client.http('GET', client.directory.newNonce.replace('/acme/new-nonce', '/nothing-here')), 'malformed', 404);
 });

@@ -35,6 +35,7 @@ export interface WfeOptions {
 }
 
 const ORDERS_PAGE = 100;
+const POST_ONLY = /^\/acme\/(new-acct|new-order|revoke-cert|key-change|acct|order|authz|chall|cert)(\/|$|\?)/;
 
 type AuthMode = 'kid' | 'jwk' | 'either';
 
@@ -118,9 +119,14 @@ export function buildWfe(options: WfeOptions) {
     return sendProblem(reply, new AcmeProblem('serverInternal', 'the server hit an internal error; please retry'));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, new AcmeProblem('malformed', `no ACME resource at ${request.method} ${request.url}`, { status: 404 })),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    // RFC 8555 §6.3: resources fetched by POST-as-GET answer a plain GET with 405.
+    if ((request.method === 'GET' || request.method === 'HEAD') && POST_ONLY.test(request.url)) {
+      reply.header('Allow', 'POST');
+      return sendProblem(reply, new AcmeProblem('malformed', `${request.url} is fetched with POST-as-GET, not ${request.method}`, { status: 405 }));
+    }
+    return sendProblem(reply, new AcmeProblem('malformed', `no ACME resource at ${request.method} ${request.url}`, { status: 404 }));
+  });
 
   async function authenticate(request: FastifyRequest, mode: AuthMode, url = requestUrl(request)): Promise<Authenticated> {
     const { header, jws } = parseJws(request.body);
