@@ -1,7 +1,9 @@
 // Accounts: creation and lookup, contact updates, deactivation, key rollover, the accepted JWS algorithms, EAB.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { FlattenedSign } from 'jose';
+import { StorageAuthority } from '../src/sa/index.js';
 import { AcmeTestClient, newAccountKey, type AccountAlg } from './support/acme.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { assertProblem } from './support/problems.js';
@@ -58,15 +60,24 @@ describe('accounts', () => {
     assertProblem(await other.post(client.accountUrl!, { contact: [] }), 'unauthorized', 403);
   });
 
-  test('deactivation is final: later requests are unauthorized, and the key cannot make a new account', async () => {
+  test('deactivation is final: later requests are unauthorized, pending authorizations are cancelled, the key cannot make a new account', async () => {
     const client = await h.client();
     await client.register();
+    const pending = (await client.newOrder(['pending-at-deactivation.example.com'])).json();
     const deactivated = await client.post(client.accountUrl!, { status: 'deactivated' });
     assert.equal(deactivated.json().status, 'deactivated');
     assertProblem(await client.post(client.accountUrl!, { status: 'deactivated' }), 'unauthorized', 403);
     const again = await client.register();
     assert.equal(again.status, 200);
     assert.equal(again.json().status, 'deactivated');
+    // The server's own database (read from this process) shows the pending authorization cancelled.
+    const sa = await StorageAuthority.openSqlite(join(h.dataDir, 'ca.sqlite3'));
+    try {
+      const authz = await sa.getAuthorization(pending.authorizations[0].split('/').pop());
+      assert.equal(authz?.status, 'deactivated');
+    } finally {
+      await sa.close();
+    }
   });
 
   describe('key rollover', () => {

@@ -149,7 +149,13 @@ export class StorageAuthority {
     if (changes.status) values.status = changes.status;
     if (changes.termsAgreed !== undefined) values.terms_agreed = changes.termsAgreed ? 1 : 0;
     if (Object.keys(values).length === 0) return;
-    await this.db.updateTable('accounts').set(values).where('id', '=', id).execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('accounts').set(values).where('id', '=', id).execute();
+      // RFC 8555 §7.3.6: a deactivated account's pending work is cancelled with it.
+      if (changes.status === 'deactivated') {
+        await trx.updateTable('authorizations').set({ status: 'deactivated' }).where('account_id', '=', id).where('status', '=', 'pending').execute();
+      }
+    });
   }
 
   /** Swaps the account key; 'conflict' when another account already holds the new key. */
