@@ -7,6 +7,7 @@ import { seal } from '../hpke/index.js';
 import { decodeCiphertext, decodePingPong, encodeCiphertext, encodePingPong, writeExtensions, type BatchSelector, type Collection, type PrepareInit, type Report, type ReportError, type ReportMetadata } from '../messages/index.js';
 import { Writer, Reader } from '../codec.js';
 import type { ClientReportTable } from '../store/schema.js';
+import { ConcurrentAssignment } from '../store/index.js';
 import { bucketDeltas, bucketOf, isCollected, mergeAll, mergeEncoded, openInputShare, sha256, timeError, type CollectedRow } from './common.js';
 import type { AggregatorContext, LoadedTask } from './context.js';
 import { helperAggregateShare, helperAggregationInit } from './peer.js';
@@ -177,51 +178,58 @@ export class Leader {
   /** Groups waiting reports into aggregation jobs (one transaction per task). Returns the number of jobs made. */
   async createJobs(): Promise<number> {
     let made = 0;
-    const t = this.agg.tunables;
     for (const task of await this.agg.leaderTasks()) {
-      made += await this.agg.store.transaction(async (trx) => {
-        const pending = await this.agg.store.pendingReports(trx, task.idB64, t.maxJobSize * 20);
-        if (!pending.length) return 0;
-        const oldest = Math.min(...pending.map((p) => Number(p.created_at)));
-        if (pending.length < t.minJobSize && Date.now() - oldest < t.maxJobDelayMs) return 0;
-        const collected = await this.agg.store.collectedBatches(trx, task.idB64);
-        const keep: typeof pending = [];
-        const drop: Buffer[] = [];
-        for (const p of pending) {
-          if (task.def.batchMode === 1 && isCollected(collected, bucketOf(task.def, Number(p.time)))) drop.push(p.report_id);
-          else keep.push(p);
-        }
-        if (drop.length) await this.agg.store.assignReports(trx, task.idB64, null, drop, 2);
-        let jobs = 0;
-        let i = 0;
-        const now = Date.now();
-        while (i < keep.length) {
-          let size = Math.min(t.maxJobSize, keep.length - i);
-          let batchId: Uint8Array | null = null;
-          if (task.def.batchMode === 2) {
-            const target = task.def.maxBatchSize ?? task.def.minBatchSize;
-            const filling = await this.agg.store.fillingBatch(trx, task.idB64);
-            const isNew = !filling;
-            batchId = filling ? new Uint8Array(filling.batch_id) : new Uint8Array(randomBytes(32));
-            const assigned = filling ? Number(filling.assigned) : 0;
-            size = Math.min(size, target - assigned);
-            await this.agg.store.putOutstandingBatch(trx, task.idB64, batchId, assigned + size, assigned + size >= target ? 'filled' : 'filling', now, isNew);
-          }
-          const slice = keep.slice(i, i + size);
-          i += size;
-          const jobId = new Uint8Array(randomBytes(16));
-          const times = slice.map((s) => Number(s.time));
-          await this.agg.store.insertAggregationJob(trx, {
-            task_id: task.idB64, job_id: jobId, state: 'active', batch_id: batchId, min_time: Math.min(...times), max_time: Math.max(...times),
-            report_count: slice.length, lease_expiry: 0, created_at: now, updated_at: now,
-          });
-          await this.agg.store.assignReports(trx, task.idB64, jobId, slice.map((s) => s.report_id), 1);
-          jobs++;
-        }
-        return jobs;
+      made += await this.createJobsForTask(task).catch((e) => {
+        if (e instanceof ConcurrentAssignment) return 0;
+        throw e;
       });
     }
     return made;
+  }
+
+  private async createJobsForTask(task: LoadedTask): Promise<number> {
+    const t = this.agg.tunables;
+    return this.agg.store.transaction(async (trx) => {
+      const pending = await this.agg.store.pendingReports(trx, task.idB64, t.maxJobSize * 20);
+      if (!pending.length) return 0;
+      const oldest = Math.min(...pending.map((p) => Number(p.created_at)));
+      if (pending.length < t.minJobSize && Date.now() - oldest < t.maxJobDelayMs) return 0;
+      const collected = await this.agg.store.collectedBatches(trx, task.idB64);
+      const keep: typeof pending = [];
+      const drop: Buffer[] = [];
+      for (const p of pending) {
+        if (task.def.batchMode === 1 && isCollected(collected, bucketOf(task.def, Number(p.time)))) drop.push(p.report_id);
+        else keep.push(p);
+      }
+      if (drop.length) await this.agg.store.assignReports(trx, task.idB64, null, drop, 2);
+      let jobs = 0;
+      let i = 0;
+      const now = Date.now();
+      while (i < keep.length) {
+        let size = Math.min(t.maxJobSize, keep.length - i);
+        let batchId: Uint8Array | null = null;
+        if (task.def.batchMode === 2) {
+          const target = task.def.maxBatchSize ?? task.def.minBatchSize;
+          const filling = await this.agg.store.fillingBatch(trx, task.idB64);
+          const isNew = !filling;
+          batchId = filling ? new Uint8Array(filling.batch_id) : new Uint8Array(randomBytes(32));
+          const assigned = filling ? Number(filling.assigned) : 0;
+          size = Math.min(size, target - assigned);
+          await this.agg.store.putOutstandingBatch(trx, task.idB64, batchId, assigned + size, assigned + size >= target ? 'filled' : 'filling', now, isNew);
+        }
+        const slice = keep.slice(i, i + size);
+        i += size;
+        const jobId = new Uint8Array(randomBytes(16));
+        const times = slice.map((s) => Number(s.time));
+        await this.agg.store.insertAggregationJob(trx, {
+          task_id: task.idB64, job_id: jobId, state: 'active', batch_id: batchId, min_time: Math.min(...times), max_time: Math.max(...times),
+          report_count: slice.length, lease_expiry: 0, created_at: now, updated_at: now,
+        });
+        await this.agg.store.assignReports(trx, task.idB64, jobId, slice.map((s) => s.report_id), 1);
+        jobs++;
+      }
+      return jobs;
+    });
   }
 
   /** Runs one aggregation job: leader prep, one round trip to the helper, commit. */

@@ -39,6 +39,14 @@ export interface BucketSum {
   maxTime: number;
 }
 
+/** Another job creator assigned some of the same reports first; the transaction is rolled back and retried later. */
+export class ConcurrentAssignment extends Error {
+  constructor() {
+    super('reports were assigned to a job concurrently');
+    this.name = 'ConcurrentAssignment';
+  }
+}
+
 export class DapStore {
   private constructor(readonly db: Kysely<Database>, readonly dialect: Dialect) {}
 
@@ -140,13 +148,19 @@ export class DapStore {
 
   // ---- leader: job creation ----
 
+  /** Reports waiting for a job. On PostgreSQL the rows are locked (SKIP LOCKED), so concurrent job creators take disjoint sets. */
   pendingReports(tx: Tx, taskId: string, limit: number) {
-    return tx.selectFrom('client_reports').select(['report_id', 'time', 'created_at']).where('task_id', '=', taskId).where('state', '=', 0).orderBy('time').limit(limit).execute();
+    let q = tx.selectFrom('client_reports').select(['report_id', 'time', 'created_at']).where('task_id', '=', taskId).where('state', '=', 0).orderBy('time').limit(limit);
+    if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
+    return q.execute();
   }
 
+  /** Moves waiting reports into a job (or drops them). Throws, rolling the transaction back, if another job creator got any of them first. */
   async assignReports(tx: Tx, taskId: string, jobId: Uint8Array | null, reportIds: Buffer[], state: 1 | 2): Promise<void> {
     for (let i = 0; i < reportIds.length; i += 500) {
-      await tx.updateTable('client_reports').set({ job_id: jobId ? buf(jobId) : null, state }).where('task_id', '=', taskId).where('report_id', 'in', reportIds.slice(i, i + 500)).execute();
+      const chunk = reportIds.slice(i, i + 500);
+      const r = await tx.updateTable('client_reports').set({ job_id: jobId ? buf(jobId) : null, state }).where('task_id', '=', taskId).where('state', '=', 0).where('report_id', 'in', chunk).executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== chunk.length) throw new ConcurrentAssignment();
     }
   }
 
