@@ -168,6 +168,24 @@ describe('accounts', () => {
     await other.register();
     assertProblem(await other.post(ordersUrl, undefined), 'unauthorized', 403);
   });
+
+  test('orders list pages: 100 per page, Link rel="next" to the rest, every order exactly once', async () => {
+    const client = await h.client();
+    await client.register();
+    const created = new Set<string>();
+    for (let i = 0; i < 103; i++) created.add((await client.newOrder([`page${i}.example.com`])).header('location')!);
+    const ordersUrl = (await client.post(client.accountUrl!, undefined)).json().orders;
+    const first = await client.post(ordersUrl, undefined);
+    assert.equal(first.json().orders.length, 100);
+    const next = first.links('next');
+    assert.equal(next.length, 1);
+    const second = await client.post(next[0]!, undefined);
+    assert.equal(second.json().orders.length, 3);
+    assert.deepEqual(second.links('next'), []);
+    const listed = [...first.json().orders, ...second.json().orders];
+    assert.equal(new Set(listed).size, 103);
+    assert.deepEqual(new Set(listed), created);
+  });
 });
 
 describe('external account binding', () => {
