@@ -369,6 +369,13 @@ async function writeDocs(table: string, args: string[], options: Options, loadAt
   const start = text.indexOf(begin);
   const stopAt = text.indexOf(end);
   if (start < 0 || stopAt < start) throw new Error(`${path}: markers ${begin} … ${end} not found`);
+  // Hand-written analysis between these markers survives a re-run.
+  const notesBegin = '<!-- acme-issuance:notes:begin -->';
+  const notesEnd = '<!-- acme-issuance:notes:end -->';
+  const old = text.slice(start, stopAt);
+  const notes = old.includes(notesBegin) && old.includes(notesEnd)
+    ? `\n${old.slice(old.indexOf(notesBegin), old.indexOf(notesEnd) + notesEnd.length)}\n`
+    : '';
   const pebbleVersion = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'pebble'], { encoding: 'utf8' }).stdout || 'unknown';
   const section = `${begin}
 ## ACME issuance (\`bench/acme-issuance\`)
@@ -388,7 +395,7 @@ Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${p
 (1/5/15 min) ${load(loadAtStart)} at the start and ${load(loadavg())} at the end (the machine is shared).
 
 ${table}
-${end}`;
+${notes}${end}`;
   await writeFile(path, text.slice(0, start) + section + text.slice(stopAt + end.length));
   console.error(`wrote ${path}`);
 }
