@@ -120,7 +120,17 @@ export class DapClient {
   async upload(measurements: unknown[], opts: { time?: number; concurrency?: number } = {}): Promise<UploadSummary> {
     const reports: Report[] = [];
     for (const m of measurements) reports.push(await this.prepareReport(m, opts.time));
-    return this.uploadReports(reports, opts);
+    const first = await this.uploadReports(reports, opts);
+    const outdated = new Set(first.rejected.filter((r) => r.error === 'outdated_config' || r.error === 'outdatedConfig').map((r) => r.reportId));
+    if (!outdated.size) return first;
+    // The aggregator rotated its keys: refetch the configs and re-encrypt those measurements once (DAP §upload).
+    await this.hpkeConfigs(true);
+    const retried: Report[] = [];
+    for (let i = 0; i < reports.length; i++) {
+      if (outdated.has(b64url(reports[i].metadata.reportId))) retried.push(await this.prepareReport(measurements[i], opts.time));
+    }
+    const second = await this.uploadReports(retried, opts);
+    return { uploaded: first.uploaded + second.uploaded, rejected: [...first.rejected.filter((r) => !outdated.has(r.reportId)), ...second.rejected] };
   }
 }
 

@@ -196,3 +196,34 @@ test('HPKE keys rotate pending → active → expired; expired keys still decryp
     await store.close();
   }
 });
+
+for (const version of ['dap-09', 'dap-18'] as const) {
+  test(`${version}: after the leader drops the key a client cached, the upload gets outdated config and the client refetches and succeeds`, async () => {
+    const pair = await startPair();
+    try {
+      const t = await provision(pair, { version, vdaf: { type: 'Prio3Count' }, minBatchSize: 3, timePrecision: 300 });
+      const client = new DapClient(t.client);
+      assert.equal((await client.upload([1])).uploaded, 1);
+      // Let that report be aggregated before its key goes away (expired keys exist for exactly this reason).
+      for (let i = 0; i < 200; i++) {
+        const st = await pair.leader.ctx.store.stats(t.client.taskId);
+        if (st.jobs.finished === 1) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const ring = pair.leader.ctx.keyring;
+      const [old] = ring.advertised();
+      await ring.create('active');
+      await pair.leader.ctx.store.deleteHpkeKey(old.id);
+      await ring.load();
+      assert.equal(ring.recipient(old.id), undefined);
+      const s = await client.upload([1, 0]);
+      assert.equal(s.uploaded, 2, JSON.stringify(s.rejected));
+      assert.deepEqual(s.rejected, []);
+      const r = await new DapCollector(t.collector).collect({ interval: currentInterval(300) }, { timeoutMs: 30000 });
+      assert.equal(r.reportCount, 3);
+      assert.equal(r.aggregate, 2);
+    } finally {
+      await pair.close();
+    }
+  });
+}
