@@ -1,5 +1,6 @@
 // Wires the components into one running CA: storage, hierarchy, VA, RA, the HTTPS ACME front end and the plain-HTTP
 // listener for the AIA issuer URLs that leaves name.
+import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -40,7 +41,8 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   const hierarchy = configured?.hierarchy ?? development;
   let sa: StorageAuthority;
   try {
-    sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'));
+    // Accounts are cached in memory unless several worker processes write the same database.
+    sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'), { cacheAccounts: !cluster.isWorker });
   } catch (err) {
     configured?.close();
     throw err;

@@ -78,8 +78,12 @@ export class StorageAuthority {
     );
   }
 
-  /** Opens (creating if needed) the SQLite database at `file` and applies pending migrations. */
-  static async openSqlite(file: string): Promise<StorageAuthority> {
+  /**
+   * Opens (creating if needed) the SQLite database at `file` and applies pending migrations. `cacheAccounts` keeps
+   * accounts in memory (every authenticated request reads one); only safe when this process is the database's only
+   * writer, since invalidation is local.
+   */
+  static async openSqlite(file: string, options: { cacheAccounts?: boolean } = {}): Promise<StorageAuthority> {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     const raw = new SqliteDatabase(file);
     // WAL: a committed transaction survives kill -9; NORMAL sync is durable against process crashes in WAL mode.
@@ -89,8 +93,12 @@ export class StorageAuthority {
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
     const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
     if (error) throw error;
-    return new StorageAuthority(db, raw);
+    const sa = new StorageAuthority(db, raw);
+    if (options.cacheAccounts) sa.accountCache = new Map();
+    return sa;
   }
+
+  private accountCache?: Map<string, Account>;
 
   async close(): Promise<void> {
     await this.db.destroy();
@@ -134,8 +142,15 @@ export class StorageAuthority {
   }
 
   async getAccount(id: string): Promise<Account | undefined> {
+    const cached = this.accountCache?.get(id);
+    if (cached) return structuredClone(cached);
     const [row] = await this.accountById(id);
-    return row && this.toAccount(row);
+    const account = row && this.toAccount(row);
+    if (account && this.accountCache) {
+      this.accountCache.set(id, structuredClone(account));
+      if (this.accountCache.size > 10_000) this.accountCache.delete(this.accountCache.keys().next().value as string);
+    }
+    return account;
   }
 
   async getAccountByThumbprint(thumbprint: string): Promise<Account | undefined> {
@@ -149,6 +164,7 @@ export class StorageAuthority {
     if (changes.status) values.status = changes.status;
     if (changes.termsAgreed !== undefined) values.terms_agreed = changes.termsAgreed ? 1 : 0;
     if (Object.keys(values).length === 0) return;
+    this.accountCache?.delete(id);
     await this.db.transaction().execute(async (trx) => {
       await trx.updateTable('accounts').set(values).where('id', '=', id).execute();
       // RFC 8555 §7.3.6: a deactivated account's pending work is cancelled with it.
@@ -156,12 +172,15 @@ export class StorageAuthority {
         await trx.updateTable('authorizations').set({ status: 'deactivated' }).where('account_id', '=', id).where('status', '=', 'pending').execute();
       }
     });
+    this.accountCache?.delete(id);
   }
 
   /** Swaps the account key; 'conflict' when another account already holds the new key. */
   async updateAccountKey(id: string, jwk: Record<string, unknown>, thumbprint: string): Promise<'updated' | 'conflict'> {
+    this.accountCache?.delete(id);
     try {
       await this.db.updateTable('accounts').set({ jwk: JSON.stringify(jwk), thumbprint }).where('id', '=', id).execute();
+      this.accountCache?.delete(id);
       return 'updated';
     } catch (err) {
       if (isUniqueViolation(err)) return 'conflict';
