@@ -1,6 +1,8 @@
 // The only code that speaks SQL. One database per aggregator: a SQLite file by default, PostgreSQL for scale-out
 // (several processes then share work through leases taken with FOR UPDATE SKIP LOCKED).
 import { randomInt } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
@@ -58,6 +60,7 @@ export class DapStore {
       store = new DapStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
     } else {
       const file = opts.sqlite ?? ':memory:';
+      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       const database = new BetterSqlite3(file);
       database.pragma('journal_mode = WAL');
       database.pragma('synchronous = NORMAL');
