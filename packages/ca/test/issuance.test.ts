@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
+import { lintCertificate } from '@cobble/pki';
 import { AcmeTestClient, issueViaHttp01, makeCsr, splitPemChain } from './support/acme.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { opensslVerifyStrict } from './support/openssl.js';
@@ -79,6 +80,8 @@ async function assertLeafProfile(chainPem: string, names: string[], keyIsRsa: bo
   const days = (leaf.notAfter.getTime() - leaf.notBefore.getTime() + 1000) / 86_400_000;
   assert.equal(days, 90);
   assert.ok(await leaf.verify({ publicKey: intermediate.publicKey, signatureOnly: true }));
+  // The project's lint suite (BR / RFC 5280 / cobble lints, as the ceremony uses) finds nothing.
+  assert.deepEqual(lintCertificate({ der: new Uint8Array(leaf.rawData), kind: 'leaf', issuer: new Uint8Array(intermediate.rawData) }), []);
   return { leaf, intermediate };
 }
 
