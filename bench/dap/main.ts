@@ -1,7 +1,7 @@
 // DAP end to end: reports per second from the first upload to the collected aggregate, with a `cobble dap serve`
 // leader and helper as separate processes on this machine (SQLite, one file each). Reports are generated before
 // the clock starts (client cost is not part of the figure). Also: HPKE open per report, ours vs @hpke/core.
-// Usage: npm run bench -- dap [--count N] [--histogram N] [--quick]
+// Usage: npm run bench -- dap [--count N] [--histogram N] [--quick] [--job-size N] [--drivers N]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,7 +15,9 @@ import { HpkeRecipient, generateKeyPair, seal } from '../../packages/dap/src/hpk
 import { paramsCodec, paramsVdaf, paramsWireContext } from '../../packages/dap/src/params.js';
 import type { HpkeConfig, Report } from '../../packages/dap/src/messages/index.js';
 
-const { values: args } = parseArgs({ options: { count: { type: 'string' }, histogram: { type: 'string' }, quick: { type: 'boolean' } } });
+const { values: args } = parseArgs({ options: { count: { type: 'string' }, histogram: { type: 'string' }, quick: { type: 'boolean' }, 'job-size': { type: 'string' }, drivers: { type: 'string' } } });
+const jobSize = Number(args['job-size'] ?? 2000);
+const drivers = Number(args.drivers ?? 3);
 const cobble = fileURLToPath(new URL('../../packages/cli/bin/cobble.js', import.meta.url));
 const ADMIN = 'bench-provisioning-token-0001';
 
@@ -80,7 +82,7 @@ async function run(name: string, version: DapVersion, vdaf: VdafConfig, measurem
   for (const role of ['leader', 'helper'] as const) {
     writeFileSync(join(dir, `${role}.yaml`), [
       `role: ${role}`, `listen: { host: 127.0.0.1, port: ${ports[role]} }`, `storage: { sqlite: ${role}.sqlite }`, `adminToken: ${ADMIN}`,
-      'tunables: { maxJobSize: 2000, minJobSize: 500, maxJobDelayMs: 200, drivers: 3, jobCreatorIntervalMs: 50, uploadBatchRows: 2000, uploadBatchDelayMs: 10, leaseMs: 120000 }',
+      `tunables: { maxJobSize: ${jobSize}, minJobSize: ${Math.min(500, jobSize)}, maxJobDelayMs: 200, drivers: ${drivers}, jobCreatorIntervalMs: 50, uploadBatchRows: 2000, uploadBatchDelayMs: 10, leaseMs: 120000 }`,
       'keyRotation: { checkIntervalSeconds: 0 }', '',
     ].join('\n'));
   }
