@@ -2,7 +2,7 @@
 // certificate still downloads and can be revoked, and the account and order are still there.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -66,13 +66,19 @@ test('kill -9 of `cobble ca serve` loses no committed order or certificate; --wo
     configPath,
     `dataDir: ${join(dataDir, 'data')}\nlisten: { port: 0, httpPort: 0 }\nva: { httpPort: ${h.responder.port}, dnsServer: "${h.dns.dnsServer}" }\nlog: { level: error }\n`,
   );
+  // Every server started here is killed at the end whatever happens, so a failed assertion cannot leave one running.
+  const started: ChildProcess[] = [];
   const startServe = async (extra: string[] = []) => {
     const child = spawn(process.execPath, [bin, 'ca', 'serve', '--config', configPath, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(child);
     let out = '';
+    let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const deadline = Date.now() + 30_000;
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    // Generous: on a loaded 2-core machine tsx compiles the CLI in every worker process.
+    const deadline = Date.now() + 90_000;
     while (!/ACME directory: (\S+)/.test(out)) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`cobble ca serve did not start: ${out}`);
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`cobble ca serve did not start: ${out}${err}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     const trust = /Trust bundle \(server TLS root, PEM\): (\S+)/.exec(out)![1]!;
@@ -122,6 +128,12 @@ test('kill -9 of `cobble ca serve` loses no committed order or certificate; --wo
       await once(workers.child, 'exit');
     }
   } finally {
+    for (const child of started) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await once(child, 'exit');
+      }
+    }
     await rm(dataDir, { recursive: true, force: true });
   }
 });
