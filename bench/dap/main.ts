@@ -17,6 +17,12 @@ import type { HpkeConfig, Report } from '../../packages/dap/src/messages/index.j
 
 const { values: args } = parseArgs({ options: { count: { type: 'string' }, histogram: { type: 'string' }, quick: { type: 'boolean' }, 'job-size': { type: 'string' }, drivers: { type: 'string' } } });
 const jobSize = Number(args['job-size'] ?? 2000);
+// Watchdog: names the stage if one stalls, so a hang shows where it is instead of going silent.
+let stage = { name: 'start', at: Date.now() };
+const setStage = (name: string) => (stage = { name, at: Date.now() });
+setInterval(() => {
+  if (Date.now() - stage.at > 30_000) console.error(`  (still in stage '${stage.name}' after ${Math.round((Date.now() - stage.at) / 1000)} s)`);
+}, 10_000).unref();
 const drivers = Number(args.drivers ?? 3);
 const cobble = fileURLToPath(new URL('../../packages/cli/bin/cobble.js', import.meta.url));
 const ADMIN = 'bench-provisioning-token-0001';
@@ -92,22 +98,27 @@ async function run(name: string, version: DapVersion, vdaf: VdafConfig, measurem
     const helperUrl = `http://127.0.0.1:${ports.helper}/`;
     const t = await newTask({ version, leaderUrl, helperUrl, vdaf, minBatchSize: measurements.length, timePrecision: 3600 });
     console.error(`  ${name} ${version}: task made`);
+    setStage(`${name} ${version}: provisioning`);
     for (const [url, def] of [[leaderUrl, t.leader], [helperUrl, t.helper]] as const) {
       const res = await fetch(`${url}admin/tasks`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, body: JSON.stringify(taskToJson(def)) });
       if (!res.ok) throw new Error(`provisioning failed: ${await res.text()}`);
     }
     console.error(`  ${name} ${version}: task provisioned`);
+    setStage(`${name} ${version}: fetching HPKE configs`);
     const configs = await hpkeConfigs(t.client);
+    setStage(`${name} ${version}: generating reports`);
     console.error(`  ${name} ${version}: HPKE configs fetched`);
     const reports = makeReports(t.client, configs, measurements);
     console.error(`  ${name} ${version}: ${reports.length} reports generated, uploading`);
     const client = new DapClient(t.client);
+    setStage(`${name} ${version}: uploading`);
     const t0 = performance.now();
     const up = await client.uploadReports(reports, { concurrency: 32, batchSize: 1000 });
     const t1 = performance.now();
     console.error(`  uploaded in ${((t1 - t0) / 1000).toFixed(2)} s, collecting`);
     if (up.uploaded !== reports.length) throw new Error(`only ${up.uploaded} uploaded: ${JSON.stringify(up.rejected.slice(0, 3))}`);
     const now = Math.floor(Date.now() / 1000);
+    setStage(`${name} ${version}: collecting`);
     const r = await new DapCollector(t.collector).collect({ interval: { start: now - (now % 3600) - 3600, duration: 3 * 3600 } }, { timeoutMs: 600_000, pollMs: 100 });
     const t2 = performance.now();
     if (r.reportCount !== reports.length || JSON.stringify(r.aggregate) !== JSON.stringify(expected)) throw new Error(`wrong aggregate: ${JSON.stringify(r).slice(0, 200)}`);
