@@ -69,7 +69,8 @@ test('kill -9 of `cobble ca serve` loses no committed order or certificate; --wo
   // Every server started here is killed at the end whatever happens, so a failed assertion cannot leave one running.
   const started: ChildProcess[] = [];
   const startServe = async (extra: string[] = []) => {
-    const child = spawn(process.execPath, [bin, 'ca', 'serve', '--config', configPath, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Own process group, so that the clean-up below also reaches --workers children if the primary dies first.
+    const child = spawn(process.execPath, [bin, 'ca', 'serve', '--config', configPath, ...extra], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     started.push(child);
     let out = '';
     let err = '';
@@ -77,7 +78,8 @@ test('kill -9 of `cobble ca serve` loses no committed order or certificate; --wo
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     // Generous: on a loaded 2-core machine tsx compiles the CLI in every worker process.
     const deadline = Date.now() + 90_000;
-    while (!/ACME directory: (\S+)/.test(out)) {
+    // Both lines, not just the first: they may arrive in separate chunks.
+    while (!/ACME directory: (\S+)/.test(out) || !/Trust bundle \(server TLS root, PEM\): (\S+)\n/.test(out)) {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`cobble ca serve did not start: ${out}${err}`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -129,10 +131,13 @@ test('kill -9 of `cobble ca serve` loses no committed order or certificate; --wo
     }
   } finally {
     for (const child of started) {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await once(child, 'exit');
+      const running = child.exitCode === null && child.signalCode === null;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // the group is already gone
       }
+      if (running) await once(child, 'exit');
     }
     await rm(dataDir, { recursive: true, force: true });
   }
