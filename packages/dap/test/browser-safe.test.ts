@@ -29,3 +29,12 @@ test('the browser entry point pulls in no node: module from this package', () =>
   assert.ok(seen.size > 5, 'the walk reached the client modules');
   assert.deepEqual(offenders, []);
 });
+
+test('the browser entry point, @cobble/vdaf included, bundles for the browser platform', async () => {
+  // esbuild refuses to resolve node: modules for platform 'browser', so this fails on any such import in the graph.
+  const { build } = await import('esbuild');
+  const result = await build({ entryPoints: [join(src, 'browser.ts')], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' });
+  const code = new TextDecoder().decode(result.outputFiles[0]!.contents);
+  assert.match(code, /DapClient/);
+  assert.doesNotMatch(code, /from ["']node:/);
+});

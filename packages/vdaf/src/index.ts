@@ -1,5 +1,4 @@
 // @cobble/vdaf: Prio3 (VDAF-08 and VDAF-20) with its fields, XOFs and FLP. Pure computation, no I/O.
-import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import {
   CountCircuit,
   HigherDegreeCircuit,
@@ -38,9 +37,7 @@ function positiveInt(x: number, name: string): number {
   return x;
 }
 
-export function randomBytes(n: number): Uint8Array {
-  return new Uint8Array(nodeRandomBytes(n));
-}
+export { randomBytes } from './random.js';
 
 /** Prio3Count: measurements 0/1 (or booleans); result: number of ones. Field64. */
 export function prio3Count(generation: Generation, opts: { numShares?: number } = {}): Prio3<boolean | number, number> {

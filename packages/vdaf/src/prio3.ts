@@ -1,5 +1,5 @@
 // Prio3 (VDAF-08 and VDAF-20): sharding, preparation, aggregation, unsharding and every message encoding.
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from './random.js';
 import type { Field } from './field.js';
 import { type Circuit, Flp, FlpError } from './flp.js';
 import { MeasurementError } from './circuits.js';
@@ -243,8 +243,8 @@ export class Prio3<M, R> {
 
   /** shard() with fresh randomness (and a fresh nonce unless one is given). */
   shardRandom(measurement: M, nonce?: Uint8Array, ctx: Uint8Array = EMPTY): { nonce: Uint8Array; publicShare: Uint8Array; inputShares: Uint8Array[] } {
-    const n = nonce ?? new Uint8Array(randomBytes(this.nonceSize));
-    return { nonce: n, ...this.shard(measurement, n, new Uint8Array(randomBytes(this.randSize)), ctx) };
+    const n = nonce ?? randomBytes(this.nonceSize);
+    return { nonce: n, ...this.shard(measurement, n, randomBytes(this.randSize), ctx) };
   }
 
   /** Expected encoded length of an aggregator's input share. */

@@ -1,4 +1,3 @@
-import { createCipheriv } from 'node:crypto';
 import type { Field } from './field.js';
 import { TurboShake128, turboShake128 } from './keccak.js';
 
@@ -112,7 +111,7 @@ export class XofFixedKeyAes128 {
         sigma[b * 16 + 8 + k] = block[8 + k]! ^ block[k]!;
       }
     }
-    const cipher = createCipheriv('aes-128-ecb', this.key, null);
+    const cipher = nodeCrypto().createCipheriv('aes-128-ecb', this.key, null);
     cipher.setAutoPadding(false);
     const enc = cipher.update(sigma);
     for (let k = 0; k < sigma.length; k++) sigma[k]! ^= enc[k]!;
@@ -128,4 +127,15 @@ export class XofFixedKeyAes128 {
     }
     return out;
   }
+}
+
+/**
+ * node:crypto, looked up when first needed rather than imported, so that bundling the library for a browser does not
+ * pull it in: only XofFixedKeyAes128 (used by Poplar1, not by Prio3) needs it, for synchronous AES-128-ECB that Web
+ * Crypto does not offer.
+ */
+function nodeCrypto(): typeof import('node:crypto') {
+  const lookup = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
+  if (!lookup) throw new Error('XofFixedKeyAes128 needs Node.js 20.16 or newer (node:crypto); it is not available in browsers');
+  return lookup('node:crypto') as typeof import('node:crypto');
 }
