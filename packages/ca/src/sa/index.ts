@@ -53,10 +53,30 @@ function precompiled<R>(db: Kysely<Database>, build: (db: Kysely<Database>) => C
   return async (...parameters: unknown[]): Promise<R[]> => (await db.executeQuery<R>({ ...compiled, parameters })).rows;
 }
 
+/**
+ * Like `precompiled`, for statements whose parameters (SET values, several conditions) are not in an obvious order:
+ * `build` receives markers for its arguments, and each run swaps them for the values in whatever order Kysely emitted
+ * them. The statement runs on `on` (the database or a transaction).
+ */
+function prepared<R>(db: Kysely<Database>, build: (db: Kysely<Database>, arg: (index: number) => never) => Compilable<R>) {
+  const marker = (index: number) => `\u0000cobble-arg-${index}` as never;
+  const compiled = build(db, marker).compile();
+  const slots = compiled.parameters.map((p) => (typeof p === 'string' && p.startsWith('\u0000cobble-arg-') ? Number(p.slice(12)) : -1));
+  return async (on: Kysely<Database>, ...args: unknown[]) =>
+    on.executeQuery<R>({ ...compiled, parameters: compiled.parameters.map((p, i) => (slots[i]! >= 0 ? args[slots[i]!] : p)) });
+}
+
 export class StorageAuthority {
   private readonly accountById;
-  private readonly authzById;
-  private readonly challengesByAuthz;
+  private readonly authzWithChallenges;
+  private readonly claimPendingChallenge;
+  private readonly updateChallengeOutcome;
+  private readonly updateAuthzOutcome;
+  private readonly markProcessing;
+  private readonly insertSerial;
+  private readonly insertCertificate;
+  private readonly setOrderCertificate;
+  private readonly certificateById;
   private readonly orderById;
   private readonly orderAuthzs;
 
@@ -65,8 +85,71 @@ export class StorageAuthority {
     private readonly raw: SqliteDatabase.Database,
   ) {
     this.accountById = precompiled(db, (d) => d.selectFrom('accounts').selectAll().where('id', '=', ''));
-    this.authzById = precompiled(db, (d) => d.selectFrom('authorizations').selectAll().where('id', '=', ''));
-    this.challengesByAuthz = precompiled(db, (d) => d.selectFrom('challenges').selectAll().where('authz_id', '=', '').orderBy('id'));
+    // One round trip for an authorization and its challenges (every authorization is created with at least one).
+    this.authzWithChallenges = precompiled(db, (d) =>
+      d
+        .selectFrom('authorizations')
+        .leftJoin('challenges', 'challenges.authz_id', 'authorizations.id')
+        .selectAll('authorizations')
+        .select([
+          'challenges.id as c_id',
+          'challenges.type as c_type',
+          'challenges.status as c_status',
+          'challenges.validated_at as c_validated_at',
+          'challenges.error as c_error',
+          'challenges.validation_records as c_validation_records',
+        ])
+        .where('authorizations.id', '=', '')
+        .orderBy('challenges.id'),
+    );
+    // The claim's three conditions in one statement, which SQLite runs atomically: the authorization is pending, no
+    // challenge of it is already processing, and this challenge is pending.
+    this.claimPendingChallenge = prepared(db, (d, arg) =>
+      d
+        .updateTable('challenges')
+        .set({ status: 'processing' })
+        .where('id', '=', arg(0))
+        .where('authz_id', '=', arg(1))
+        .where('status', '=', 'pending')
+        .where((eb) =>
+          eb.and([
+            eb.exists(eb.selectFrom('authorizations').select('authorizations.id').where('authorizations.id', '=', arg(1)).where('authorizations.status', '=', 'pending')),
+            eb.not(
+              eb.exists(
+                eb.selectFrom('challenges as other').select('other.id').where('other.authz_id', '=', arg(1)).where('other.status', '=', 'processing'),
+              ),
+            ),
+          ]),
+        ),
+    );
+    this.updateChallengeOutcome = prepared(db, (d, arg) =>
+      d.updateTable('challenges').set({ status: arg(1), validated_at: arg(2), error: arg(3), validation_records: arg(4) }).where('id', '=', arg(0)),
+    );
+    this.updateAuthzOutcome = prepared(db, (d, arg) =>
+      d.updateTable('authorizations').set({ status: arg(1) }).where('id', '=', arg(0)).where('status', '=', 'pending'),
+    );
+    this.markProcessing = prepared(db, (d, arg) =>
+      d.updateTable('orders').set({ began_processing: 1 }).where('id', '=', arg(0)).where('began_processing', '=', 0).where('certificate_id', 'is', null),
+    );
+    this.insertSerial = prepared(db, (d, arg) =>
+      d.insertInto('serials').values({ serial: arg(0), account_id: arg(1), created_at: arg(2), expires: arg(3) }),
+    );
+    this.insertCertificate = prepared(db, (d, arg) =>
+      d.insertInto('certificates').values({
+        id: arg(0),
+        serial: arg(1),
+        account_id: arg(2),
+        order_id: arg(3),
+        pem: arg(4),
+        issuer_name: arg(5),
+        not_before: arg(6),
+        not_after: arg(7),
+        revoked_at: null,
+        revoked_reason: null,
+      }),
+    );
+    this.setOrderCertificate = prepared(db, (d, arg) => d.updateTable('orders').set({ certificate_id: arg(1) }).where('id', '=', arg(0)));
+    this.certificateById = prepared(db, (d, arg) => d.selectFrom('certificates').selectAll().where('id', '=', arg(0)));
     this.orderById = precompiled(db, (d) => d.selectFrom('orders').selectAll().where('id', '=', ''));
     this.orderAuthzs = precompiled(db, (d) =>
       d
@@ -290,9 +373,15 @@ export class StorageAuthority {
   }
 
   async getAuthorization(id: string, now = Date.now()): Promise<Authorization | undefined> {
-    const [row] = await this.authzById(id);
+    const rows = await this.authzWithChallenges(id);
+    const row = rows[0];
     if (!row) return undefined;
-    return this.toAuthorization(row, await this.challengesByAuthz(id), now);
+    const challenges: ChallengeRow[] = rows.flatMap((r) =>
+      r.c_id === null
+        ? []
+        : [{ id: r.c_id, authz_id: row.id, type: r.c_type!, status: r.c_status!, validated_at: r.c_validated_at, error: r.c_error, validation_records: r.c_validation_records }],
+    );
+    return this.toAuthorization(row, challenges, now);
   }
 
   async getAuthorizations(ids: string[], now = Date.now()): Promise<Authorization[]> {
@@ -311,25 +400,8 @@ export class StorageAuthority {
    * first (or the authorization is no longer pending), so a validation is started at most once.
    */
   async claimChallenge(authzId: string, challengeId: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const authz = await trx.selectFrom('authorizations').select(['status']).where('id', '=', authzId).executeTakeFirst();
-      if (authz?.status !== 'pending') return false;
-      const processing = await trx
-        .selectFrom('challenges')
-        .select('id')
-        .where('authz_id', '=', authzId)
-        .where('status', '=', 'processing')
-        .executeTakeFirst();
-      if (processing) return false;
-      const result = await trx
-        .updateTable('challenges')
-        .set({ status: 'processing' })
-        .where('id', '=', challengeId)
-        .where('authz_id', '=', authzId)
-        .where('status', '=', 'pending')
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
-    });
+    const result = await this.claimPendingChallenge(this.db, challengeId, authzId);
+    return Number(result.numAffectedRows) === 1;
   }
 
   /** Records a validation outcome on the challenge and its authorization in one transaction. */
@@ -338,23 +410,17 @@ export class StorageAuthority {
     challengeId: string,
     outcome: { ok: boolean; error?: ErrorJson; records: ValidationRecordJson[]; at: number },
   ): Promise<void> {
+    const status = outcome.ok ? 'valid' : 'invalid';
     await this.db.transaction().execute(async (trx: Transaction<Database>) => {
-      await trx
-        .updateTable('challenges')
-        .set({
-          status: outcome.ok ? 'valid' : 'invalid',
-          validated_at: outcome.ok ? outcome.at : null,
-          error: outcome.error ? JSON.stringify(outcome.error) : null,
-          validation_records: JSON.stringify(outcome.records),
-        })
-        .where('id', '=', challengeId)
-        .execute();
-      await trx
-        .updateTable('authorizations')
-        .set({ status: outcome.ok ? 'valid' : 'invalid' })
-        .where('id', '=', authzId)
-        .where('status', '=', 'pending')
-        .execute();
+      await this.updateChallengeOutcome(
+        trx,
+        challengeId,
+        status,
+        outcome.ok ? outcome.at : null,
+        outcome.error ? JSON.stringify(outcome.error) : null,
+        JSON.stringify(outcome.records),
+      );
+      await this.updateAuthzOutcome(trx, authzId, status);
     });
   }
 
@@ -370,14 +436,8 @@ export class StorageAuthority {
 
   /** Marks an order processing; false if it already was (so two finalize requests cannot both issue). */
   async beginProcessing(orderId: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('orders')
-      .set({ began_processing: 1 })
-      .where('id', '=', orderId)
-      .where('began_processing', '=', 0)
-      .where('certificate_id', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    const result = await this.markProcessing(this.db, orderId);
+    return Number(result.numAffectedRows) === 1;
   }
 
   async failOrder(orderId: string, error: ErrorJson): Promise<void> {
@@ -389,7 +449,7 @@ export class StorageAuthority {
   /** Claims a serial before anything is signed with it; false if it was ever used (the unique key decides). */
   async reserveSerial(serial: string, accountId: string, expires: number): Promise<boolean> {
     try {
-      await this.db.insertInto('serials').values({ serial, account_id: accountId, created_at: Date.now(), expires }).execute();
+      await this.insertSerial(this.db, serial, accountId, Date.now(), expires);
       return true;
     } catch (err) {
       if (isUniqueViolation(err)) return false;
@@ -400,22 +460,8 @@ export class StorageAuthority {
   /** Stores the certificate and completes its order atomically. */
   async storeCertificate(cert: CertificateRecord): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('certificates')
-        .values({
-          id: cert.id,
-          serial: cert.serial,
-          account_id: cert.accountId,
-          order_id: cert.orderId,
-          pem: cert.pem,
-          issuer_name: cert.issuerName,
-          not_before: cert.notBefore,
-          not_after: cert.notAfter,
-          revoked_at: null,
-          revoked_reason: null,
-        })
-        .execute();
-      await trx.updateTable('orders').set({ certificate_id: cert.id }).where('id', '=', cert.orderId).execute();
+      await this.insertCertificate(trx, cert.id, cert.serial, cert.accountId, cert.orderId, cert.pem, cert.issuerName, cert.notBefore, cert.notAfter);
+      await this.setOrderCertificate(trx, cert.orderId, cert.id);
     });
   }
 
@@ -435,7 +481,7 @@ export class StorageAuthority {
   }
 
   async getCertificate(id: string): Promise<CertificateRecord | undefined> {
-    const row = await this.db.selectFrom('certificates').selectAll().where('id', '=', id).executeTakeFirst();
+    const [row] = (await this.certificateById(this.db, id)).rows;
     return row && this.toCertificate(row);
   }
 
