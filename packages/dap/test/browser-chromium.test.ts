@@ -61,7 +61,7 @@ test('@cobble/dap/browser uploads from headless Chromium; the collector gets the
   const browser = spawn(CHROMIUM, [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, url,
-  ], { stdio: 'ignore' });
+  ], { stdio: 'ignore', detached: true }); // own process group: Chromium's helper processes go down with it
   try {
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the page reported nothing within 60 s')), 60_000).unref());
     const outcome = JSON.parse(await Promise.race([reported, timeout])) as { results?: { uploaded: number; rejected: unknown[] }[]; error?: string };
@@ -73,9 +73,16 @@ test('@cobble/dap/browser uploads from headless Chromium; the collector gets the
       assert.deepEqual(r.aggregate, c.expected);
     }
   } finally {
-    browser.kill('SIGKILL');
+    const exited = browser.exitCode === null && browser.signalCode === null ? once(browser, 'exit') : Promise.resolve();
+    try {
+      process.kill(-browser.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await exited;
     site.close();
     await pair.close();
-    rmSync(profile, { recursive: true, force: true });
+    // Helper processes may still be letting go of the profile for a moment after the group is killed.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 });
