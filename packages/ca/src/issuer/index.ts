@@ -17,7 +17,6 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { KeyAlgorithm, SignatureAlgorithm, Signer } from '@cobble/pki';
 import { leafIssuer, type LeafIssuer } from './leaf.js';
-export { splitSigned } from './leaf.js';
 export { configuredHierarchy, type ConfiguredHierarchy } from './hsm.js';
 
 x509.cryptoProvider.set(webcrypto as never);

@@ -20,38 +20,6 @@ export function tlv(tag: number, ...parts: Uint8Array[]): Buffer {
   return Buffer.concat([Buffer.from(header), value]);
 }
 
-/** Length of the TLV at `offset` as [header length, value length]. */
-function readLength(der: Uint8Array, offset: number): [number, number] {
-  const first = der[offset + 1];
-  if (first === undefined) throw new Error('truncated DER');
-  if (first < 0x80) return [2, first];
-  const count = first & 0x7f;
-  if (count === 0 || count > 3) throw new Error('unsupported DER length');
-  let length = 0;
-  for (let i = 0; i < count; i++) length = length * 256 + (der[offset + 2 + i] ?? 0);
-  return [2 + count, length];
-}
-
-/**
- * The exact signed bytes and the signature of a SEQUENCE { toBeSigned, AlgorithmIdentifier, BIT STRING } (a CSR
- * here). Signature checks need the bytes as sent, which the CSR parser keeps private.
- */
-export function splitSigned(der: Uint8Array): { signed: Buffer; signature: Buffer } {
-  if (der[0] !== 0x30) throw new Error('not a SEQUENCE');
-  const [outerHeader, outerLength] = readLength(der, 0);
-  if (outerHeader + outerLength !== der.length) throw new Error('trailing data after the signed structure');
-  let offset = outerHeader;
-  const [tbsHeader, tbsLength] = readLength(der, offset);
-  const signed = Buffer.from(der.subarray(offset, offset + tbsHeader + tbsLength));
-  offset += tbsHeader + tbsLength;
-  const [algHeader, algLength] = readLength(der, offset);
-  offset += algHeader + algLength;
-  if (der[offset] !== 0x03) throw new Error('no BIT STRING signature');
-  const [sigHeader, sigLength] = readLength(der, offset);
-  if (offset + sigHeader + sigLength !== der.length || der[offset + sigHeader] !== 0) throw new Error('malformed signature BIT STRING');
-  return { signed, signature: Buffer.from(der.subarray(offset + sigHeader + 1, offset + sigHeader + sigLength)) };
-}
-
 /** UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5). */
 function time(date: Date): Buffer {
   const iso = date.toISOString(); // YYYY-MM-DDTHH:MM:SS.sssZ

@@ -120,11 +120,45 @@ function rsaProblem(key: KeyObject): string | undefined {
   return undefined;
 }
 
+/** A subscriber key the CA accepts, with the SPKI to put in the certificate. */
+export interface SubscriberKey {
+  key: KeyObject;
+  /** Canonical DER SubjectPublicKeyInfo, whatever the CSR's encoding was. */
+  spki: Buffer;
+  isRsa: boolean;
+}
+
+// Canonical SPKI prefixes (SEQUENCE, AlgorithmIdentifier ecPublicKey + named curve, BIT STRING header) of an
+// uncompressed P-256 / P-384 point. A CSR key in exactly this form skips OpenSSL's SPKI decoder and re-encoder, which
+// cost about 0.5 ms per finalize (bench/acme-issuance profile); importing the point as a JWK still checks it is on the curve.
+const EC_SPKI_PREFIXES = [
+  { crv: 'P-256', prefix: Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), coordinate: 32 },
+  { crv: 'P-384', prefix: Buffer.from('3076301006072a8648ce3d020106052b81040022036200', 'hex'), coordinate: 48 },
+];
+
+function canonicalEcKey(spkiDer: Buffer): SubscriberKey | undefined {
+  for (const { crv, prefix, coordinate } of EC_SPKI_PREFIXES) {
+    if (spkiDer.length !== prefix.length + 1 + 2 * coordinate || spkiDer[prefix.length] !== 0x04) continue;
+    if (!spkiDer.subarray(0, prefix.length).equals(prefix)) continue;
+    const point = spkiDer.subarray(prefix.length + 1);
+    const jwk = { kty: 'EC', crv, x: point.subarray(0, coordinate).toString('base64url'), y: point.subarray(coordinate).toString('base64url') };
+    try {
+      return { key: createPublicKey({ key: jwk, format: 'jwk' }), spki: spkiDer, isRsa: false };
+    } catch {
+      throw new AcmeProblem('badPublicKey', `the CSR's ${crv} public key is not a point on the curve`);
+    }
+  }
+  return undefined;
+}
+
 /** Keys the CA certifies (BR 6.1.5): RSA 2048–4096 with e = 65537, ECDSA P-256 or P-384. Throws badPublicKey. */
-export function checkSubscriberKey(spkiDer: Uint8Array): KeyObject {
+export function checkSubscriberKey(spkiDer: Uint8Array): SubscriberKey {
+  const der = Buffer.from(spkiDer.buffer, spkiDer.byteOffset, spkiDer.byteLength);
+  const fast = canonicalEcKey(der);
+  if (fast) return fast;
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+    key = createPublicKey({ key: der, format: 'der', type: 'spki' });
   } catch {
     throw new AcmeProblem('badCSR', 'the CSR public key cannot be parsed');
   }
@@ -139,7 +173,15 @@ export function checkSubscriberKey(spkiDer: Uint8Array): KeyObject {
   } else {
     throw new AcmeProblem('badPublicKey', `the CSR key type "${key.asymmetricKeyType}" is not accepted; use RSA (2048–4096) or ECDSA P-256/P-384`);
   }
-  return key;
+  if (description.kind === 'ec') {
+    // Certificates carry the uncompressed point (RFC 5480 §2.2: the form every client supports; Go's parser takes no
+    // other), whatever form the CSR used.
+    const jwk = key.export({ format: 'jwk' });
+    const entry = EC_SPKI_PREFIXES.find((e) => e.crv === jwk.crv)!;
+    return { key, spki: Buffer.concat([entry.prefix, Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]), isRsa: false };
+  }
+  // Re-encoded by OpenSSL, so the certificate carries the canonical SPKI whatever the CSR's encoding was.
+  return { key, spki: key.export({ type: 'spki', format: 'der' }), isRsa: true };
 }
 
 /** Account keys: RSA 2048–4096, ECDSA P-256/P-384/P-521, Ed25519. Throws badPublicKey. */

@@ -324,9 +324,7 @@ export class RegistrationAuthority {
 
   private async checkCsr(account: Account, order: Order, der: Buffer) {
     const csr = parseCsr(der);
-    const key = checkSubscriberKey(csr.spkiDer);
-    // Re-encoded by OpenSSL, so the certificate carries the canonical SPKI whatever the CSR's encoding was.
-    const spki = key.export({ type: 'spki', format: 'der' });
+    const { key, spki, isRsa } = checkSubscriberKey(csr.spkiDer);
     let signatureOk = false;
     try {
       signatureOk = await verifyAsync(csr.hash, csr.signed, { key, dsaEncoding: 'der' }, csr.signature);
@@ -351,7 +349,7 @@ export class RegistrationAuthority {
     const sorted = [...ordered].sort();
     const commonName = [cn[0], ...sorted].find((n) => n !== undefined && n.length <= 64);
     const sanOrder = commonName ? [commonName, ...sorted.filter((n) => n !== commonName)] : sorted;
-    return { names: sanOrder, commonName, spki, keyIsRsa: key.asymmetricKeyType === 'rsa' };
+    return { names: sanOrder, commonName, spki, keyIsRsa: isRsa };
   }
 
   private async issue(
