@@ -78,6 +78,10 @@ export class StorageAuthority {
   private readonly setOrderCertificate;
   private readonly certificateById;
   private readonly orderWithAuthzs;
+  private readonly insertAuthorization;
+  private readonly insertChallenge;
+  private readonly insertOrder;
+  private readonly insertOrderAuthorization;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -149,6 +153,40 @@ export class StorageAuthority {
     );
     this.setOrderCertificate = prepared(db, (d, arg) => d.updateTable('orders').set({ certificate_id: arg(1) }).where('id', '=', arg(0)));
     this.certificateById = prepared(db, (d, arg) => d.selectFrom('certificates').selectAll().where('id', '=', arg(0)));
+    // newOrder's writes, compiled once (building multi-row inserts cost more than running them).
+    this.insertAuthorization = prepared(db, (d, arg) =>
+      d.insertInto('authorizations').values({
+        id: arg(0),
+        account_id: arg(1),
+        identifier_type: arg(2),
+        identifier_value: arg(3),
+        wildcard: arg(4),
+        status: arg(5),
+        expires: arg(6),
+        token: arg(7),
+        created_at: arg(8),
+      }),
+    );
+    this.insertChallenge = prepared(db, (d, arg) =>
+      d.insertInto('challenges').values({ id: arg(0), authz_id: arg(1), type: arg(2), status: arg(3), validated_at: null, error: null, validation_records: null }),
+    );
+    this.insertOrder = prepared(db, (d, arg) =>
+      d.insertInto('orders').values({
+        id: arg(0),
+        account_id: arg(1),
+        expires: arg(2),
+        identifiers: arg(3),
+        not_before: arg(4),
+        not_after: arg(5),
+        error: null,
+        began_processing: 0,
+        certificate_id: null,
+        created_at: arg(6),
+      }),
+    );
+    this.insertOrderAuthorization = prepared(db, (d, arg) =>
+      d.insertInto('order_authorizations').values({ order_id: arg(0), authz_id: arg(1), position: arg(2) }),
+    );
     // An order with its authorizations' states in one round trip (one row per authorization).
     this.orderWithAuthzs = precompiled(db, (d) =>
       d
@@ -227,11 +265,12 @@ export class StorageAuthority {
 
   async getAccount(id: string): Promise<Account | undefined> {
     const cached = this.accountCache?.get(id);
-    if (cached) return structuredClone(cached);
+    if (cached) return cached;
     const [row] = await this.accountById(id);
     const account = row && this.toAccount(row);
     if (account && this.accountCache) {
-      this.accountCache.set(id, structuredClone(account));
+      // Shared by every request of the account, so frozen rather than copied per read.
+      this.accountCache.set(id, deepFreeze(account));
       if (this.accountCache.size > 10_000) this.accountCache.delete(this.accountCache.keys().next().value as string);
     }
     return account;
@@ -278,44 +317,21 @@ export class StorageAuthority {
   async createOrder(order: Order, authorizations: NewAuthorization[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       for (const { authz, challenges } of authorizations) {
-        await trx
-          .insertInto('authorizations')
-          .values({
-            id: authz.id,
-            account_id: authz.accountId,
-            identifier_type: authz.identifier.type,
-            identifier_value: authz.identifier.value,
-            wildcard: authz.wildcard ? 1 : 0,
-            status: authz.status,
-            expires: authz.expires,
-            token: authz.token,
-            created_at: order.createdAt,
-          })
-          .execute();
-        await trx
-          .insertInto('challenges')
-          .values(challenges.map((c) => ({ id: c.id, authz_id: authz.id, type: c.type, status: c.status, validated_at: null, error: null, validation_records: null })))
-          .execute();
+        const { id, accountId, identifier, wildcard, status, expires, token } = authz;
+        await this.insertAuthorization(trx, id, accountId, identifier.type, identifier.value, wildcard ? 1 : 0, status, expires, token, order.createdAt);
+        for (const challenge of challenges) await this.insertChallenge(trx, challenge.id, id, challenge.type, challenge.status);
       }
-      await trx
-        .insertInto('orders')
-        .values({
-          id: order.id,
-          account_id: order.accountId,
-          expires: order.expires,
-          identifiers: JSON.stringify(order.identifiers),
-          not_before: order.notBefore ?? null,
-          not_after: order.notAfter ?? null,
-          error: null,
-          began_processing: 0,
-          certificate_id: null,
-          created_at: order.createdAt,
-        })
-        .execute();
-      await trx
-        .insertInto('order_authorizations')
-        .values(order.authzIds.map((authzId, position) => ({ order_id: order.id, authz_id: authzId, position })))
-        .execute();
+      await this.insertOrder(
+        trx,
+        order.id,
+        order.accountId,
+        order.expires,
+        JSON.stringify(order.identifiers),
+        order.notBefore ?? null,
+        order.notAfter ?? null,
+        order.createdAt,
+      );
+      for (const [position, authzId] of order.authzIds.entries()) await this.insertOrderAuthorization(trx, order.id, authzId, position);
     });
   }
 
@@ -568,6 +584,14 @@ function withStatementCache(raw: SqliteDatabase.Database, capacity = 256) {
       return statement;
     },
   };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const member of Object.values(value)) deepFreeze(member);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 export function effectiveAuthzStatus(status: AuthorizationStatus, expires: number, now: number): AuthorizationStatus {
