@@ -60,8 +60,14 @@ export function checkContacts(contact: unknown): string[] {
   return contact as string[];
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+/** Resolves when `work` settles or after `ms`, whichever is first; the timer does not outlive the wait. */
+async function waitAtMost(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const spkiCache = new Map<string, Buffer>();
@@ -265,7 +271,7 @@ export class RegistrationAuthority {
     const validation = this.validate(account, authz, challenge);
     this.inFlight.add(validation);
     void validation.finally(() => this.inFlight.delete(validation));
-    if (this.config.challengeWaitMs > 0) await Promise.race([validation, sleep(this.config.challengeWaitMs)]);
+    if (this.config.challengeWaitMs > 0) await waitAtMost(validation, this.config.challengeWaitMs);
     return (await this.sa.getAuthorization(authz.id))!;
   }
 
