@@ -382,7 +382,9 @@ Whole flow per certificate — newOrder → authorization → http-01 challenge 
 pebble-challtestsrv, HTTP fetch from a loopback responder) → finalize (ECDSA P-256 CSR) → certificate download — with
 one lean JWS driver (\`bench/acme-issuance/driver.ts\`, ES256 account per worker, polls every 10 ms) against both servers
 in the same run, alternating between the servers in ${options.rounds} rounds per concurrency (throughput = issuances ÷
-measured time over all rounds; percentiles over all issuances). Each server runs as its own process; a fresh name per
+measured time over all rounds; percentiles over all issuances). Before measuring, each server issues ${options.warmup}
+certificates at concurrency 8 that are not measured, so both are compared in steady state (V8 has compiled cobble's hot
+paths; Pebble is compiled ahead of time). Each server runs as its own process; a fresh name per
 issuance so no authorization is reused. CPU columns: user+system time of the server's processes and of the driver
 process (which also runs the http-01 responder), per issuance.
 cobble: \`cobble ca serve --config FILE\`${workersNote} (default settings, SQLite in a temporary data directory).
