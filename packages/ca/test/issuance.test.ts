@@ -1,39 +1,21 @@
 // Whole-flow issuance against a real server and the real VA (http-01 and dns-01 through pebble-challtestsrv),
 // checked with `openssl verify -x509_strict` and against the BR leaf profile.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { lintCertificate } from '@cobble/pki';
-import { AcmeTestClient, issueViaHttp01, makeCsr, splitPemChain } from './support/acme.js';
-import { startHarness, type Harness } from './support/harness.js';
+import { AcmeTestClient, fetchHttp, issueViaHttp01, makeCsr, splitPemChain } from './support/acme.js';
+import { withRegisteredAccount, type Harness } from './support/harness.js';
 import { opensslVerifyStrict } from './support/openssl.js';
 
 let h: Harness;
 let client: AcmeTestClient;
 
-before(async () => {
-  h = await startHarness();
-  client = await h.client();
-  assert.equal((await client.register()).status, 201);
-});
-
-after(async () => {
-  await h?.close();
-});
+withRegisteredAccount((started) => ({ h, client } = started));
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 
-function fetchHttp(url: string): Promise<{ status: number; body: Buffer; type?: string }> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), type: res.headers['content-type'] }));
-    }).on('error', reject);
-  });
-}
 
 /** The BR 7.1.2.7 subscriber profile, checked extension by extension. */
 async function assertLeafProfile(chainPem: string, names: string[], keyIsRsa: boolean) {

@@ -1,37 +1,23 @@
 // The negative-path suite: each malformed or unauthorized request gets the right ACME problem type and HTTP status,
 // and the server keeps serving afterwards.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlattenedSign } from 'jose';
-import { AcmeTestClient, issueViaHttp01, makeCsr } from './support/acme.js';
-import { startHarness, type Harness } from './support/harness.js';
+import { AcmeTestClient, issueViaHttp01, makeCsr, validateHttp01Authorizations } from './support/acme.js';
+import { withRegisteredAccount, type Harness } from './support/harness.js';
 import { assertProblem } from './support/problems.js';
 
 let h: Harness;
 let client: AcmeTestClient;
 
-before(async () => {
-  h = await startHarness();
-  client = await h.client();
-  assert.equal((await client.register()).status, 201);
-});
-
-after(async () => {
-  await h?.close();
-});
+withRegisteredAccount((started) => ({ h, client } = started));
 
 /** An order whose authorizations are all valid, so finalize can be attempted. */
 async function readyOrder(names: string[]): Promise<{ url: string; order: any }> {
   const created = await client.newOrder(names);
   assert.equal(created.status, 201, created.text());
   const order = created.json();
-  for (const authzUrl of order.authorizations) {
-    const authz = (await client.post(authzUrl, undefined)).json();
-    const challenge = authz.challenges.find((c: any) => c.type === 'http-01');
-    h.responder.set(challenge.token, client.keyAuthorization(challenge.token));
-    await client.post(challenge.url, {});
-    assert.equal((await client.poll(authzUrl)).json().status, 'valid');
-  }
+  await validateHttp01Authorizations(client, h.responder, order.authorizations);
   const url = created.header('location')!;
   const ready = await client.poll(url, (s) => s !== 'pending');
   assert.equal(ready.json().status, 'ready');

@@ -1,37 +1,20 @@
 // Orders: notBefore/notAfter, authorization deactivation, and revocation by the account key and by the certificate key.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { calculateJwkThumbprint } from 'jose';
-import { AcmeTestClient, issueViaHttp01, makeCsr, splitPemChain, type AccountKey } from './support/acme.js';
-import { startHarness, type Harness } from './support/harness.js';
+import { AcmeTestClient, fetchHttp, issueViaHttp01, validateHttp01Authorizations, makeCsr, splitPemChain, type AccountKey } from './support/acme.js';
+import { withRegisteredAccount, type Harness } from './support/harness.js';
 import { assertProblem } from './support/problems.js';
 import { opensslVerifyStrict } from './support/openssl.js';
 
 let h: Harness;
 let client: AcmeTestClient;
 
-before(async () => {
-  h = await startHarness();
-  client = await h.client();
-  assert.equal((await client.register()).status, 201);
-});
+withRegisteredAccount((started) => ({ h, client } = started));
 
-after(async () => {
-  await h?.close();
-});
-
-async function validateAll(order: any) {
-  for (const authzUrl of order.authorizations) {
-    const authz = (await client.post(authzUrl, undefined)).json();
-    const challenge = authz.challenges.find((c: any) => c.type === 'http-01');
-    h.responder.set(challenge.token, client.keyAuthorization(challenge.token));
-    await client.post(challenge.url, {});
-    assert.equal((await client.poll(authzUrl)).json().status, 'valid');
-  }
-}
+const validateAll = (order: { authorizations: string[] }) => validateHttp01Authorizations(client, h.responder, order.authorizations);
 
 const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
@@ -107,15 +90,6 @@ function leafDer(chainPem: string): Buffer {
   return Buffer.from(new x509.X509Certificate(splitPemChain(chainPem)[0]!).rawData);
 }
 
-function fetchHttp(url: string): Promise<{ status: number; body: Buffer; type?: string }> {
-  return new Promise((resolve, reject) => {
-    get(url, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), type: res.headers['content-type'] }));
-    }).on('error', reject);
-  });
-}
 
 async function crlOf(chainPem: string): Promise<Buffer> {
   const leaf = new x509.X509Certificate(splitPemChain(chainPem)[0]!);

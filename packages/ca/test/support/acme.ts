@@ -3,7 +3,7 @@
 import 'reflect-metadata';
 import { Agent, request as httpsRequest } from 'node:https';
 import { createHash, webcrypto } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, get, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -255,6 +255,30 @@ export class Http01Responder {
 }
 
 /** Runs newOrder → http-01 → finalize → download for `names` and returns the pieces. */
+/** Answers the http-01 challenge of each authorization and waits until it is valid. */
+export async function validateHttp01Authorizations(client: AcmeTestClient, responder: Http01Responder, authorizationUrls: string[]): Promise<void> {
+  for (const authzUrl of authorizationUrls) {
+    const authz = (await client.post(authzUrl, undefined)).json();
+    const challenge = authz.challenges.find((c: any) => c.type === 'http-01');
+    responder.set(challenge.token, client.keyAuthorization(challenge.token));
+    const answered = await client.post(challenge.url, {});
+    if (answered.status !== 200) throw new Error(`challenge: ${answered.status} ${answered.text()}`);
+    const done = await client.poll(authzUrl);
+    if (done.json().status !== 'valid') throw new Error(`authorization ${done.json().status}: ${JSON.stringify(done.json())}`);
+  }
+}
+
+/** A plain-HTTP GET (the AIA and CRL listener). */
+export function fetchHttp(url: string): Promise<{ status: number; body: Buffer; type?: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), type: res.headers['content-type'] }));
+    }).on('error', reject);
+  });
+}
+
 export async function issueViaHttp01(
   client: AcmeTestClient,
   responder: Http01Responder,
@@ -265,15 +289,7 @@ export async function issueViaHttp01(
   if (orderResponse.status !== 201) throw new Error(`newOrder: ${orderResponse.status} ${orderResponse.text()}`);
   const orderUrl = orderResponse.header('location')!;
   let order = orderResponse.json();
-  for (const authzUrl of order.authorizations as string[]) {
-    const authz = (await client.post(authzUrl, undefined)).json();
-    const challenge = authz.challenges.find((c: any) => c.type === 'http-01');
-    responder.set(challenge.token, client.keyAuthorization(challenge.token));
-    const answered = await client.post(challenge.url, {});
-    if (answered.status !== 200) throw new Error(`challenge: ${answered.status} ${answered.text()}`);
-    const done = await client.poll(authzUrl);
-    if (done.json().status !== 'valid') throw new Error(`authorization ${done.json().status}: ${JSON.stringify(done.json())}`);
-  }
+  await validateHttp01Authorizations(client, responder, order.authorizations);
   const csr = await makeCsr(names, kind);
   const finalized = await client.post(order.finalize, { csr: csr.csrDer.toString('base64url') });
   if (finalized.status !== 200) throw new Error(`finalize: ${finalized.status} ${finalized.text()}`);

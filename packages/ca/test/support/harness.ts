@@ -1,5 +1,6 @@
 // Starts a real CA on loopback (port 0, fresh data directory), a DNS server (pebble-challtestsrv) that answers
 // 127.0.0.1 for every name, and an http-01 responder the VA is pointed at.
+import { after, before } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,4 +58,22 @@ export async function startHarness(overrides: { acme?: CaConfigInput['acme']; is
     },
   };
   return harness;
+}
+
+/**
+ * Registers the test file's hooks: before its tests, a harness and one client with a registered account (handed to
+ * `ready`); after them, the harness closed.
+ */
+export function withRegisteredAccount(ready: (started: { h: Harness; client: AcmeTestClient }) => void): void {
+  let harness: Harness | undefined;
+  before(async () => {
+    harness = await startHarness();
+    const client = await harness.client();
+    const registered = await client.register();
+    if (registered.status !== 201) throw new Error(`newAccount answered HTTP ${registered.status}: ${registered.text()}`);
+    ready({ h: harness, client });
+  });
+  after(async () => {
+    await harness?.close();
+  });
 }
