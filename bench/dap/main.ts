@@ -2,16 +2,15 @@
 // leader and helper as separate processes on this machine (SQLite, one file each). Reports are generated before
 // the clock starts (client cost is not part of the figure). Also: HPKE open per report, ours vs @hpke/core.
 // Usage: npm run bench -- dap [--count N] [--histogram N] [--quick] [--job-size N] [--drivers N]
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { DapClient, DapCollector, newTask, taskToJson, type ClientParams, type DapVersion, type VdafConfig } from '@cobble/dap';
 import { HpkeRecipient, generateKeyPair, seal } from '../../packages/dap/src/hpke/index.js';
+import { freePort, serveDap } from '../../packages/dap/test/support/processes.js';
 import { paramsCodec, paramsVdaf, paramsWireContext } from '../../packages/dap/src/params.js';
 import type { HpkeConfig, Report } from '../../packages/dap/src/messages/index.js';
 
@@ -24,29 +23,10 @@ setInterval(() => {
   if (Date.now() - stage.at > 30_000) console.error(`  (still in stage '${stage.name}' after ${Math.round((Date.now() - stage.at) / 1000)} s)`);
 }, 10_000).unref();
 const drivers = Number(args.drivers ?? 3);
-const cobble = fileURLToPath(new URL('../../packages/cli/bin/cobble.js', import.meta.url));
 const ADMIN = 'bench-provisioning-token-0001';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function serve(config: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const execArgv = process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [];
-    const child = spawn(process.execPath, [...execArgv, cobble, 'dap', 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('listening on')) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
+  return serveDap(config, { execArgv: process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [] });
 }
 
 async function hpkeConfigs(p: ClientParams): Promise<[HpkeConfig, HpkeConfig]> {

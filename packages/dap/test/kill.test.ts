@@ -5,40 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { DapClient, type ClientParams } from '../src/index.js';
-
-const cobble = fileURLToPath(new URL('../../cli/bin/cobble.js', import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function serve(config: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cobble, 'dap', 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('listening on')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.stderr!.on('data', (d) => (out += d));
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
+import { cobbleBin, freePort, serveDap } from './support/processes.js';
 
 function kill9(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
@@ -65,11 +36,11 @@ async function scenario(victim: 'leader' | 'helper', version: 'dap-09' | 'dap-18
   }
   const procs: Record<string, ChildProcess> = {};
   try {
-    procs.helper = await serve(join(dir, 'helper.yaml'));
-    procs.leader = await serve(join(dir, 'leader.yaml'));
+    procs.helper = await serveDap(join(dir, 'helper.yaml'));
+    procs.leader = await serveDap(join(dir, 'leader.yaml'));
     const leaderUrl = `http://127.0.0.1:${ports.leader}/`;
     const helperUrl = `http://127.0.0.1:${ports.helper}/`;
-    const created = spawnSync(process.execPath, [cobble, 'dap', 'task', 'create', '--version', version, '--vdaf', 'histogram:16:4', '--min-batch-size', '600',
+    const created = spawnSync(process.execPath, [cobbleBin, 'dap', 'task', 'create', '--version', version, '--vdaf', 'histogram:16:4', '--min-batch-size', '600',
       '--time-precision', '300', '--leader', leaderUrl, '--helper', helperUrl, '--leader-admin', leaderUrl, '--helper-admin', helperUrl, '--admin-token', token, '--out', dir], { encoding: 'utf8' });
     assert.equal(created.status, 0, created.stderr);
     assert.match(created.stdout, /client parameters/);
@@ -95,12 +66,12 @@ async function scenario(victim: 'leader' | 'helper', version: 'dap-09' | 'dap-18
     db.close();
     assert.ok(seen.finished >= 2 && seen.active >= 1, `killed mid-aggregation (jobs: ${JSON.stringify(seen)})`);
     if (victim === 'helper') {
-      procs.helper = await serve(join(dir, 'helper.yaml'));
+      procs.helper = await serveDap(join(dir, 'helper.yaml'));
       assert.equal((await up)?.uploaded, 600);
     } else {
       // Uploads in flight to the dead leader fail; the client retries the ones not acknowledged.
       const done = await up;
-      procs.leader = await serve(join(dir, 'leader.yaml'));
+      procs.leader = await serveDap(join(dir, 'leader.yaml'));
       if (!done) {
         const retry = await client.uploadReports(reports, { concurrency: 8, batchSize: 50 });
         assert.equal(retry.uploaded + retry.rejected.filter((r) => r.error === 'report_replayed' || r.error === 'reportRejected').length, 600);
@@ -110,7 +81,7 @@ async function scenario(victim: 'leader' | 'helper', version: 'dap-09' | 'dap-18
     const now = Math.floor(Date.now() / 1000);
     const start = now - (now % 300) - 300;
     const collected = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const c = spawn(process.execPath, [cobble, 'dap', 'collect', '--params', join(dir, collectorFile), '--start', String(start), '--duration', '900', '--timeout', '60']);
+      const c = spawn(process.execPath, [cobbleBin, 'dap', 'collect', '--params', join(dir, collectorFile), '--start', String(start), '--duration', '900', '--timeout', '60']);
       let stdout = '';
       let stderr = '';
       c.stdout.on('data', (d) => (stdout += d));
