@@ -113,3 +113,44 @@ test('the EC fast path refuses a point that is not on the curve', () => {
   der[der.length - 1] ^= 1; // y no longer matches x
   assert.throws(() => checkSubscriberKey(der), (err: unknown) => err instanceof AcmeProblem && err.type.endsWith(':badPublicKey') && /not a point on the curve/.test(err.message));
 });
+
+test('mutated CSRs (bit flips, truncations, length changes) are parsed or refused as badCSR, never anything else', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cobble-csr-'));
+  try {
+    const good = opensslCsr(dir, CASES[0]!, 0);
+    // A fixed xorshift sequence, so a failure reproduces.
+    let state = 0x2545f491;
+    const next = () => {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      return (state >>> 0) / 2 ** 32;
+    };
+    let refused = 0;
+    for (let i = 0; i < 3000; i++) {
+      const bytes = Buffer.from(good);
+      const position = Math.floor(next() * bytes.length);
+      const mutation = i % 3;
+      let input: Buffer;
+      if (mutation === 0) {
+        bytes[position] ^= 1 << Math.floor(next() * 8);
+        input = bytes;
+      } else if (mutation === 1) {
+        input = bytes.subarray(0, position);
+      } else {
+        bytes[position] = Math.floor(next() * 256);
+        input = bytes;
+      }
+      try {
+        const parsed = parseCsr(input);
+        assert.ok(Array.isArray(parsed.dnsNames) && parsed.signed.length > 0);
+      } catch (err) {
+        assert.ok(err instanceof AcmeProblem && err.type.endsWith(':badCSR'), `mutation ${i} threw ${String(err)}`);
+        refused++;
+      }
+    }
+    assert.ok(refused > 1000, `most mutations must be refused (refused ${refused})`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
