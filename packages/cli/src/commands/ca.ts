@@ -15,6 +15,8 @@ Prints the ACME directory URL and the PEM file a client must trust for the serve
 that moves between connections may see an occasional badNonce, which ACME clients retry.`;
 
 const WORKER_CONFIG_ENV = 'COBBLE_CA_WORKER_CONFIG';
+/** Replacements of crashed workers allowed within a minute before the primary gives up. */
+const MAX_RESTARTS = 5;
 
 interface ReadyMessage {
   type: 'cobble-ca-ready';
@@ -96,30 +98,60 @@ async function runPrimary(config: CaConfig, workers: number, source: string): Pr
   const env = { [WORKER_CONFIG_ENV]: JSON.stringify(resolved) };
   let stopping = false;
   const children = new Set<Worker>();
+  let restarts: number[] = [];
+  let giveUp: (reason: CliError) => void = () => {};
+  const gaveUp = new Promise<CliError>((resolve) => (giveUp = resolve));
+  const stopAll = () =>
+    Promise.all([...children].map((worker) => new Promise<void>((resolve) => {
+      if (worker.isDead()) return resolve();
+      worker.once('exit', () => resolve());
+      worker.kill('SIGTERM');
+    })));
+  // A worker that was serving and exits is replaced, at most MAX_RESTARTS times a minute. A worker that exits before
+  // it is ready is not: at startup that fails the command (the others are stopped), later it is reported.
   const fork = () =>
     new Promise<ReadyMessage>((resolve, reject) => {
       const worker = cluster.fork(env);
       children.add(worker);
+      let ready = false;
       worker.on('message', (message: ReadyMessage) => {
-        if (message?.type === 'cobble-ca-ready') resolve(message);
+        if (message?.type !== 'cobble-ca-ready') return;
+        ready = true;
+        resolve(message);
       });
       worker.once('exit', (code) => {
         children.delete(worker);
-        reject(new CliError(`a CA worker exited with code ${code} before it was ready`));
-        if (!stopping) {
-          console.error(`cobble ca: worker ${worker.process.pid} exited (code ${code}); starting a new one`);
-          fork().catch((err: Error) => console.error(`cobble ca: ${err.message}`));
+        if (!ready) {
+          reject(new CliError(`a CA worker exited with code ${code} before it was ready`));
+          return;
         }
+        if (stopping) return;
+        const now = Date.now();
+        restarts = [...restarts.filter((at) => now - at < 60_000), now];
+        if (restarts.length > MAX_RESTARTS) {
+          giveUp(new CliError(`CA workers exited ${restarts.length} times within a minute; stopping (see the errors above)`));
+          return;
+        }
+        console.error(`cobble ca: worker ${worker.process.pid} exited (code ${code}); starting a new one`);
+        fork().catch((err: Error) => {
+          console.error(`cobble ca: ${err.message}`);
+          if (children.size === 0) giveUp(new CliError('no CA worker is left running'));
+        });
       });
     });
-  const ready = await Promise.all(Array.from({ length: workers }, fork));
+  let ready: ReadyMessage[];
+  try {
+    ready = await Promise.all(Array.from({ length: workers }, fork));
+  } catch (err) {
+    stopping = true;
+    await stopAll();
+    throw err;
+  }
   printReady(ready[0]!, config);
-  await waitForSignal();
+  const outcome = await Promise.race([waitForSignal().then(() => undefined), gaveUp]);
   stopping = true;
-  await Promise.all([...children].map((worker) => new Promise<void>((resolve) => {
-    worker.once('exit', () => resolve());
-    worker.kill('SIGTERM');
-  })));
+  await stopAll();
+  if (outcome) throw outcome;
   return 0;
 }
 
