@@ -307,12 +307,13 @@ export class RegistrationAuthority {
       throw new AcmeProblem('malformed', 'payload.csr must be the base64url DER of a PKCS#10 CSR');
     }
     const { names, commonName, spki, keyIsRsa } = await this.checkCsr(account, order, Buffer.from(csrB64, 'base64url'));
+    const chain = keyIsRsa ? this.hierarchy.rsa : this.hierarchy.ecdsa;
+    this.checkIssuerOutlivesLeaf(order, chain);
     if (!(await this.sa.beginProcessing(order.id))) {
       throw new AcmeProblem('orderNotReady', 'the order is already being finalized');
     }
     let certificateId: string;
     try {
-      const chain = keyIsRsa ? this.hierarchy.rsa : this.hierarchy.ecdsa;
       const record = await this.issue(account, order, chain, { names, commonName, spki, keyIsRsa });
       await this.sa.storeCertificate(record);
       certificateId = record.id;
@@ -358,15 +359,36 @@ export class RegistrationAuthority {
     return { names: sanOrder, commonName, spki, keyIsRsa: isRsa };
   }
 
+  /** The leaf's validity: what the order asked for, else from a minute ago for `validityDays`. */
+  private validityOf(order: Order): { notBefore: number; notAfter: number } {
+    const notBefore = order.notBefore ?? Date.now() - 60_000;
+    // BR validity counts both ends inclusively, hence the second taken off.
+    return { notBefore, notAfter: order.notAfter ?? notBefore + this.config.validityDays * 86_400_000 - 1000 };
+  }
+
+  /**
+   * A leaf must not outlive its issuing certificate. Startup checks a leaf issued then; this catches a server running
+   * for weeks towards its intermediate's expiry, and a notBefore requested in the future. Checked before the order is
+   * marked processing, so the order stays ready for when the operator has put the successor in place.
+   */
+  private checkIssuerOutlivesLeaf(order: Order, chain: IssuerChain): void {
+    const { notAfter } = this.validityOf(order);
+    const expires = chain.intermediate.cert.notAfter.getTime();
+    if (notAfter <= expires) return;
+    const when = new Date(expires).toISOString();
+    if (order.notBefore !== undefined || order.notAfter !== undefined) {
+      throw new AcmeProblem('malformed', `the requested validity ends after the ${chain.name} issuing certificate expires (${when}); request an earlier notAfter`);
+    }
+    throw new AcmeProblem('serverInternal', `the ${chain.name} issuing certificate expires ${when}, before a certificate issued now would; the CA operator must put its successor in place`);
+  }
+
   private async issue(
     account: Account,
     order: Order,
     chain: IssuerChain,
     leaf: { names: string[]; commonName?: string; spki: Uint8Array; keyIsRsa: boolean },
   ): Promise<CertificateRecord> {
-    const notBefore = order.notBefore ?? Date.now() - 60_000;
-    // BR validity counts both ends inclusively, hence the second taken off.
-    const notAfter = order.notAfter ?? notBefore + this.config.validityDays * 86_400_000 - 1000;
+    const { notBefore, notAfter } = this.validityOf(order);
     let serial = '';
     for (let attempt = 0; attempt < 5 && !serial; attempt++) {
       const candidate = newSerial();
