@@ -12,6 +12,7 @@ import { Field64, Field128 } from './field.js';
 import { Prio3 } from './prio3.js';
 import type { Generation } from './xof.js';
 
+export { concat, equalBytes } from './bytes.js';
 export { Field, Field64, Field128 } from './field.js';
 export { TurboShake128, turboShake128 } from './keccak.js';
 export { XofTurboShake128, XofFixedKeyAes128, type Generation } from './xof.js';

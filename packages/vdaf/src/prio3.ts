@@ -1,4 +1,5 @@
 // Prio3 (VDAF-08 and VDAF-20): sharding, preparation, aggregation, unsharding and every message encoding.
+import { concat, equalBytes } from './bytes.js';
 import { randomBytes } from './random.js';
 import type { Field } from './field.js';
 import { type Circuit, Flp, FlpError } from './flp.js';
@@ -60,25 +61,6 @@ const BYTE: readonly Uint8Array[] = Array.from({ length: 256 }, (_, i) => Uint8A
 
 function bytesOf(v: Uint32Array): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
 }
 
 export interface Prio3Options {
@@ -232,13 +214,13 @@ export class Prio3<M, R> {
       for (let i = 0; i < hp.length / f.words; i++) f.sub(proofs, i, proofs, i, hp, i);
     }
     const inputShares: Uint8Array[] = [];
-    inputShares.push(concat([bytesOf(leaderMeas), bytesOf(proofs), ...(leaderBlind ? [leaderBlind] : [])]));
+    inputShares.push(concat(bytesOf(leaderMeas), bytesOf(proofs), ...(leaderBlind ? [leaderBlind] : [])));
     for (let j = 0; j < helpers; j++) {
       const pieces = this.generation === 'draft-08' ? [helperMeasSeeds[j]!, helperProofSeeds[j]!] : [helperMeasSeeds[j]!];
       if (this.usesJointRand) pieces.push(helperBlinds[j]!);
-      inputShares.push(concat(pieces));
+      inputShares.push(concat(...pieces));
     }
-    return { publicShare: this.usesJointRand ? concat(parts) : new Uint8Array(0), inputShares };
+    return { publicShare: this.usesJointRand ? concat(...parts) : new Uint8Array(0), inputShares };
   }
 
   /** shard() with fresh randomness (and a fresh nonce unless one is given). */
@@ -284,7 +266,7 @@ export class Prio3<M, R> {
   }
 
   encodePublicShare(parts: readonly Uint8Array[]): Uint8Array {
-    const out = concat(parts);
+    const out = concat(...parts);
     if (out.length !== this.publicShareSize()) throw new VdafError('wrong number or size of joint randomness parts');
     return out;
   }
@@ -310,8 +292,8 @@ export class Prio3<M, R> {
 
   encodeInputShare(share: Prio3InputShare): Uint8Array {
     const tail = share.blind ? [share.blind] : [];
-    if (share.measShare && share.proofsShare) return concat([this.field.encode(share.measShare), this.field.encode(share.proofsShare), ...tail]);
-    return concat([...share.seeds, ...tail]);
+    if (share.measShare && share.proofsShare) return concat(this.field.encode(share.measShare), this.field.encode(share.proofsShare), ...tail);
+    return concat(...share.seeds, ...tail);
   }
 
   decodePrepShare(bytes: Uint8Array): Prio3PrepShare {
@@ -325,7 +307,7 @@ export class Prio3<M, R> {
 
   encodePrepShare(share: Prio3PrepShare): Uint8Array {
     const v = this.field.encode(share.verifiersShare);
-    return share.jointRandPart ? concat([v, share.jointRandPart]) : v;
+    return share.jointRandPart ? concat(v, share.jointRandPart) : v;
   }
 
   /** The joint randomness seed carried by the prep message, or null for circuits without joint randomness. */
@@ -386,7 +368,7 @@ export class Prio3<M, R> {
       }
       verifiers.set(v, i * flp.verifierLen * f.words);
     }
-    const prepShare = part ? concat([bytesOf(verifiers), part]) : f.encode(verifiers);
+    const prepShare = part ? concat(bytesOf(verifiers), part) : f.encode(verifiers);
     return { state: { aggId, outShare, correctedJointRandSeed: corrected }, prepShare };
   }
 
@@ -416,7 +398,7 @@ export class Prio3<M, R> {
 
   encodePrepState(state: Prio3PrepState): Uint8Array {
     const out = this.field.encode(state.outShare);
-    return state.correctedJointRandSeed ? concat([out, state.correctedJointRandSeed]) : out;
+    return state.correctedJointRandSeed ? concat(out, state.correctedJointRandSeed) : out;
   }
 
   decodePrepState(aggId: number, bytes: Uint8Array): Prio3PrepState {
