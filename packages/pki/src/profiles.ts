@@ -15,13 +15,23 @@ interface Common {
   notAfter: Date;
 }
 
+/** What every certificate signed by another CA names about its issuer. */
+interface IssuedProfile extends Common {
+  issuerCertificate: Uint8Array;
+  /** caIssuers URL (the issuer's certificate). */
+  issuerUrl?: string;
+  /** OCSP URL; the 2020 trimmed profiles dropped it. */
+  ocspUrl?: string;
+  crlUrl?: string;
+}
+
 function issuerParts(issuerCertificate: Uint8Array): { issuer: Uint8Array; authorityKeyId: Uint8Array } {
   const ski = subjectKeyIdentifierOfCertificate(issuerCertificate);
   if (!ski) throw new Error('the issuer certificate has no subjectKeyIdentifier');
   return { issuer: certificateParts(issuerCertificate).subject, authorityKeyId: ski };
 }
 
-function aiaAndCrl(p: { issuerUrl?: string; ocspUrl?: string; crlUrl?: string; policies?: PolicySpec[] }): { aia: Extension[]; policies: Extension[]; crl: Extension[] } {
+function aiaAndCrl(p: Omit<IssuedProfile, keyof Common | 'issuerCertificate'> & { policies?: PolicySpec[] }): { aia: Extension[]; policies: Extension[]; crl: Extension[] } {
   return {
     aia: p.issuerUrl || p.ocspUrl ? [authorityInfoAccessExtension({ caIssuers: p.issuerUrl ? [p.issuerUrl] : [], ocsp: p.ocspUrl ? [p.ocspUrl] : [] })] : [],
     policies: p.policies && p.policies.length > 0 ? [certificatePoliciesExtension(p.policies)] : [],
@@ -48,15 +58,9 @@ export function rootTemplate(p: RootProfile): CertificateTemplate {
   };
 }
 
-export interface SubordinateProfile extends Common {
+export interface SubordinateProfile extends IssuedProfile {
   subject: SubjectFields;
   publicKey: Uint8Array;
-  issuerCertificate: Uint8Array;
-  /** caIssuers URL (the issuer's certificate). */
-  issuerUrl?: string;
-  /** OCSP URL; the 2020 trimmed profiles dropped it. */
-  ocspUrl?: string;
-  crlUrl?: string;
   policies: PolicySpec[];
   /** Default [serverAuth]. */
   extendedKeyUsages?: string[];
@@ -82,13 +86,9 @@ export function intermediateTemplate(p: SubordinateProfile): CertificateTemplate
   };
 }
 
-export interface CrossProfile extends Common {
+export interface CrossProfile extends IssuedProfile {
   /** The existing certificate (root or intermediate) whose subject, key, SKI, key usage and path length are mirrored. */
   certificateToCrossSign: Uint8Array;
-  issuerCertificate: Uint8Array;
-  issuerUrl?: string;
-  ocspUrl?: string;
-  crlUrl?: string;
   policies: PolicySpec[];
   /** Default: the existing certificate's EKUs; none if it has none (a root before 2025-06-15). */
   extendedKeyUsages?: string[];
@@ -116,11 +116,10 @@ export function crossCertificateTemplate(p: CrossProfile): CertificateTemplate {
   };
 }
 
-export interface OcspSignerProfile extends Common {
+/** Only `issuerUrl` of the issuer's URLs is used: an OCSP signer carries no OCSP URL or CRL DP. */
+export interface OcspSignerProfile extends Omit<IssuedProfile, 'ocspUrl' | 'crlUrl'> {
   subject: SubjectFields;
   publicKey: Uint8Array;
-  issuerCertificate: Uint8Array;
-  issuerUrl?: string;
 }
 
 export function ocspSignerTemplate(p: OcspSignerProfile): CertificateTemplate {
@@ -139,15 +138,11 @@ export function ocspSignerTemplate(p: OcspSignerProfile): CertificateTemplate {
   };
 }
 
-export interface LeafProfile extends Common {
+export interface LeafProfile extends IssuedProfile {
   dnsNames: string[];
   /** Omit for an empty subject (then the SAN is critical), as LE's `tlsserver` profile does. */
   commonName?: string;
   publicKey: Uint8Array;
-  issuerCertificate: Uint8Array;
-  issuerUrl?: string;
-  ocspUrl?: string;
-  crlUrl?: string;
   /** Default DV only. */
   policies?: PolicySpec[];
   /** LE's `classic` profile includes it; BR: NOT RECOMMENDED. */
