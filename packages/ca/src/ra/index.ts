@@ -308,13 +308,14 @@ export class RegistrationAuthority {
     }
     const { names, commonName, spki, keyIsRsa } = await this.checkCsr(account, order, Buffer.from(csrB64, 'base64url'));
     const chain = keyIsRsa ? this.hierarchy.rsa : this.hierarchy.ecdsa;
-    this.checkIssuerOutlivesLeaf(order, chain);
+    const validity = this.validityOf(order);
+    this.checkIssuerOutlivesLeaf(order, validity.notAfter, chain);
     if (!(await this.sa.beginProcessing(order.id))) {
       throw new AcmeProblem('orderNotReady', 'the order is already being finalized');
     }
     let certificateId: string;
     try {
-      const record = await this.issue(account, order, chain, { names, commonName, spki, keyIsRsa });
+      const record = await this.issue(account, order, chain, validity, { names, commonName, spki, keyIsRsa });
       await this.sa.storeCertificate(record);
       certificateId = record.id;
     } catch (err) {
@@ -371,8 +372,7 @@ export class RegistrationAuthority {
    * for weeks towards its intermediate's expiry, and a notBefore requested in the future. Checked before the order is
    * marked processing, so the order stays ready for when the operator has put the successor in place.
    */
-  private checkIssuerOutlivesLeaf(order: Order, chain: IssuerChain): void {
-    const { notAfter } = this.validityOf(order);
+  private checkIssuerOutlivesLeaf(order: Order, notAfter: number, chain: IssuerChain): void {
     const expires = chain.intermediate.cert.notAfter.getTime();
     if (notAfter <= expires) return;
     const when = new Date(expires).toISOString();
@@ -386,9 +386,9 @@ export class RegistrationAuthority {
     account: Account,
     order: Order,
     chain: IssuerChain,
+    { notBefore, notAfter }: { notBefore: number; notAfter: number },
     leaf: { names: string[]; commonName?: string; spki: Uint8Array; keyIsRsa: boolean },
   ): Promise<CertificateRecord> {
-    const { notBefore, notAfter } = this.validityOf(order);
     let serial = '';
     for (let attempt = 0; attempt < 5 && !serial; attempt++) {
       const candidate = newSerial();
