@@ -254,7 +254,6 @@ export class Http01Responder {
   }
 }
 
-/** Runs newOrder → http-01 → finalize → download for `names` and returns the pieces. */
 /** Answers the http-01 challenge of each authorization and waits until it is valid. */
 export async function validateHttp01Authorizations(client: AcmeTestClient, responder: Http01Responder, authorizationUrls: string[]): Promise<void> {
   for (const authzUrl of authorizationUrls) {
@@ -279,6 +278,7 @@ export function fetchHttp(url: string): Promise<{ status: number; body: Buffer; 
   });
 }
 
+/** Runs newOrder → http-01 → finalize → download for `names` and returns the pieces. */
 export async function issueViaHttp01(
   client: AcmeTestClient,
   responder: Http01Responder,
