@@ -15,7 +15,7 @@ type EcdsaParams = webcrypto.EcdsaParams;
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import type { KeyAlgorithm, SignatureAlgorithm, Signer } from '@cobble/pki';
+import { fromPem, toPem, type KeyAlgorithm, type SignatureAlgorithm, type Signer } from '@cobble/pki';
 import { leafIssuer, type LeafIssuer } from './leaf.js';
 export { configuredHierarchy, type ConfiguredHierarchy } from './hsm.js';
 
@@ -102,21 +102,12 @@ class ThreadPoolSigner implements Signer {
   }
 }
 
-function pemOf(label: string, der: ArrayBuffer | Uint8Array): string {
-  const b64 = Buffer.from(der as ArrayBuffer).toString('base64');
-  return `-----BEGIN ${label}-----\n${b64.replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
-}
-
-function derOf(pem: string): Buffer {
-  return Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
-}
-
 async function generateKeys(algorithm: AlgorithmName): Promise<CryptoKeyPair> {
   return (await subtle.generateKey(ALGORITHMS[algorithm].generate, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
 
 async function importPrivateKey(pem: string, algorithm: AlgorithmName): Promise<CryptoKey> {
-  return subtle.importKey('pkcs8', derOf(pem), ALGORITHMS[algorithm].import, false, ['sign']);
+  return subtle.importKey('pkcs8', fromPem(pem, 'PRIVATE KEY', 'the stored issuing key'), ALGORITHMS[algorithm].import, false, ['sign']);
 }
 
 /** Positive serial: one random prefix byte in 0x01–0x7f, then 136 CSPRNG bits (as Boulder does). */
@@ -190,7 +181,7 @@ async function toSigningCa(stored: StoredCa): Promise<SigningCa> {
 async function createCa(subject: string, algorithm: AlgorithmName, issuer: SigningCa | undefined, years: number): Promise<{ stored: StoredCa; ca: SigningCa; keys: CryptoKeyPair }> {
   const keys = await generateKeys(algorithm);
   const cert = await caCertificate({ subject, keys, issuer, algorithm, years });
-  const keyPem = pemOf('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey));
+  const keyPem = toPem(new Uint8Array(await subtle.exportKey('pkcs8', keys.privateKey)), 'PRIVATE KEY');
   const stored = { certPem: cert.toString('pem') + '\n', keyPem, algorithm };
   return { stored, ca: { cert, pem: stored.certPem, key: keys.privateKey, algorithm }, keys };
 }
@@ -314,7 +305,7 @@ export async function issueServerTlsCertificate(root: SigningCa, host: string): 
   });
   return {
     certPem: cert.toString('pem') + '\n',
-    keyPem: pemOf('PRIVATE KEY', await subtle.exportKey('pkcs8', keys.privateKey)),
+    keyPem: toPem(new Uint8Array(await subtle.exportKey('pkcs8', keys.privateKey)), 'PRIVATE KEY'),
   };
 }
 
@@ -364,8 +355,5 @@ export function issueLeaf(request: LeafRequest): Promise<Buffer> {
   });
 }
 
-export function derToPem(der: Uint8Array): string {
-  return pemOf('CERTIFICATE', der);
-}
 
 export { x509 };

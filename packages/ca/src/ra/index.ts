@@ -15,7 +15,8 @@ import {
   type ErrorJson,
   type Order,
 } from '../core/index.js';
-import { derToPem, issueLeaf, newSerial, x509, type Hierarchy, type IssuerChain } from '../issuer/index.js';
+import { issueLeaf, newSerial, x509, type Hierarchy, type IssuerChain } from '../issuer/index.js';
+import { toPem } from '@cobble/pki';
 import { checkOrderIdentifiers, checkSubscriberKey } from '../policy/index.js';
 import type { StorageAuthority } from '../sa/index.js';
 import { parseCsr } from './csr.js';
@@ -415,7 +416,7 @@ export class RegistrationAuthority {
       serial,
       accountId: account.id,
       orderId: order.id,
-      pem: derToPem(der),
+      pem: toPem(der, 'CERTIFICATE'),
       issuerName: chain.name,
       notBefore: notBeforeDate.getTime(),
       notAfter: notAfterDate.getTime(),

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { FlattenedSign, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import * as x509 from '@peculiar/x509';
+import { toPem } from '@cobble/pki';
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -202,12 +203,7 @@ export async function makeCsr(names: string[], kind: CsrKeyKind = 'ecdsa-p256', 
   });
   const spkiJwk = await subtle.exportKey('jwk', keys.publicKey);
   const pkcs8 = Buffer.from(await subtle.exportKey('pkcs8', keys.privateKey));
-  return { csrDer: Buffer.from(csr.rawData), keys, publicJwk: spkiJwk as JWK, privateKeyPem: toPem('PRIVATE KEY', pkcs8) };
-}
-
-export function toPem(label: string, der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+  return { csrDer: Buffer.from(csr.rawData), keys, publicJwk: spkiJwk as JWK, privateKeyPem: toPem(pkcs8, 'PRIVATE KEY') };
 }
 
 export function splitPemChain(pem: string): string[] {
