@@ -6,7 +6,7 @@ import { validateHttp01 } from './http01.js';
 import { validateTlsAlpn01 } from './tlsalpn01.js';
 import { ACME_ERROR_PREFIX, Deadline, ValidationError, type VAConfig, type ValidationRecord, type ValidationRequest, type ValidationResult } from './types.js';
 
-export type { ChallengeType, VAConfig, ValidationRecord, ValidationRequest, ValidationResult } from './types.js';
+export type { CaaRequest, CaaResult, ChallengeType, VAConfig, ValidationRecord, ValidationRequest, ValidationResult, Validator } from './types.js';
 export { dns01Digest } from './dns01.js';
 export { ACME_TLS_ALPN, ID_PE_ACME_IDENTIFIER } from './tlsalpn01.js';
 

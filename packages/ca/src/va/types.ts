@@ -19,6 +19,32 @@ export interface ValidationRequest {
   domain: string;
   token: string;
   keyAuthorization: string;
+  /** The authorization is for `*.domain` (CAA then honours issuewild). */
+  wildcard: boolean;
+  /** The ACME account URL, matched against RFC 8657 `accounturi`. */
+  accountUri: string;
+}
+
+/** A CAA check on its own: at validation (after the challenge) and again at finalize when the validation is old. */
+export interface CaaRequest {
+  /** ASCII domain; for wildcard orders the base domain. */
+  domain: string;
+  wildcard: boolean;
+  accountUri: string;
+  /** The challenge type that validated the authorization, matched against RFC 8657 `validationmethods`. */
+  validationMethod: ChallengeType;
+}
+
+export type CaaResult = { ok: true } | { ok: false; problem: { type: string; detail: string } };
+
+/**
+ * What the RA needs from a validation authority. The local VA, a remote perspective reached over mutual TLS, and the
+ * corroborating VA (primary + remote perspectives with a quorum) all implement it.
+ */
+export interface Validator {
+  validate(req: ValidationRequest): Promise<ValidationResult>;
+  checkCaa(req: CaaRequest): Promise<CaaResult>;
+  close?(): Promise<void>;
 }
 
 export interface ValidationRecord {
