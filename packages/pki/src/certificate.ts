@@ -3,9 +3,9 @@
 import { X509Certificate } from 'node:crypto';
 import { bytesEqual, toArrayBuffer } from './bytes.js';
 import { LintFailure, lintCertificate, type CertificateKind, type LintFinding } from './lint/index.js';
-import { throwawaySigner, verifySignature, type Signer } from './signer.js';
+import { throwawaySigner, verifySignatureAsync, type Signer } from './signer.js';
 import type { SignatureAlgorithm } from './algorithms.js';
-import { AsnConvert, algorithmIdentifier, asn1, assembleSigned, certificateParts, nameToString, parseName, type Extension } from './x509.js';
+import { AsnConvert, algorithmIdentifier, asn1, assembleSigned, certificateParts, nameToString, parseName, tbsCertificateParts, type Extension } from './x509.js';
 
 export interface CertificateTemplate {
   /** Positive INTEGER content octets (see newSerialNumber). */
@@ -79,32 +79,47 @@ function describe(template: CertificateTemplate): string {
  * IssuanceCheckError when the signed certificate differs from the lint copy or its signature does not verify.
  */
 export async function issueCertificate(template: CertificateTemplate, signer: Signer, options: IssueCertificateOptions): Promise<IssuedCertificate> {
-  const issuerSpki = options.issuerCertificate ? certificateParts(options.issuerCertificate).spki : template.publicKey;
+  return issueTbs(encodeTbsCertificate(template, signer.signatureAlgorithm), signer, options, describe(template));
+}
+
+export interface IssueTbsOptions extends IssueCertificateOptions {
+  /**
+   * 'full' (default): after signing, OpenSSL must parse the certificate and see it as issued by the issuer, and the
+   * lints run again on it. 'signature': the signature is verified (a faulty HSM or an RSA-CRT fault must not release a
+   * bad signature) but not re-linted, for leaves on a CA's hot path whose TBS bytes are exactly the ones just linted.
+   */
+  afterSigning?: 'full' | 'signature';
+}
+
+/**
+ * Lint-then-sign over TBS bytes already encoded (a CA's fast leaf encoder, or `encodeTbsCertificate`): the same bytes
+ * are signed by a throwaway key and linted, and only a clean lint lets the real key sign them.
+ */
+export async function issueTbs(tbs: Uint8Array, signer: Signer, options: IssueTbsOptions, what = 'certificate'): Promise<IssuedCertificate> {
+  const issuerSpki = options.issuerCertificate ? certificateParts(options.issuerCertificate).spki : tbsCertificateParts(tbs).spki;
   if (!bytesEqual(issuerSpki, signer.publicKey)) {
     throw new IssuanceCheckError(`${signer.description} is not the key of the ${options.issuerCertificate ? 'issuer certificate' : 'self-signed certificate'}`);
   }
-  const lintTbs = encodeTbsCertificate(template, signer.signatureAlgorithm);
-  const lintSigner = throwawaySigner(signer);
-  const lintCopy = assembleSigned(lintTbs, signer.signatureAlgorithm, await lintSigner.sign(lintTbs));
+  const lintCopy = assembleSigned(tbs, signer.signatureAlgorithm, await throwawaySigner(signer).sign(tbs));
   const lintInput = { kind: options.kind, issuer: options.issuerCertificate, crossSigned: options.crossSigned, skip: options.skipLints };
   const before = lintCertificate({ der: lintCopy, ...lintInput });
-  if (before.length > 0) throw new LintFailure(describe(template), before);
+  if (before.length > 0) throw new LintFailure(what, before);
 
-  const tbs = encodeTbsCertificate(template, signer.signatureAlgorithm);
   const signature = await signer.sign(tbs);
   const der = assembleSigned(tbs, signer.signatureAlgorithm, signature);
   if (!bytesEqual(certificateParts(der).tbs, certificateParts(lintCopy).tbs)) {
-    throw new IssuanceCheckError(`${describe(template)}: the signed TBS differs from the linted TBS`);
+    throw new IssuanceCheckError(`${what}: the signed TBS differs from the linted TBS`);
   }
-  if (!verifySignature(issuerSpki, signer.signatureAlgorithm, tbs, signature)) {
-    throw new IssuanceCheckError(`${describe(template)}: the signature from ${signer.description} does not verify`);
+  if (!(await verifySignatureAsync(issuerSpki, signer.signatureAlgorithm, tbs, signature))) {
+    throw new IssuanceCheckError(`${what}: the signature from ${signer.description} does not verify`);
   }
+  if (options.afterSigning === 'signature') return { der, lintCopy, findings: [] };
   // An independent parser (OpenSSL inside node) must accept it and, when there is an issuer, see it as issued by it.
   const parsed = new X509Certificate(Buffer.from(der));
   if (options.issuerCertificate && !parsed.checkIssued(new X509Certificate(Buffer.from(options.issuerCertificate)))) {
-    throw new IssuanceCheckError(`${describe(template)}: OpenSSL does not see it as issued by the issuer certificate`);
+    throw new IssuanceCheckError(`${what}: OpenSSL does not see it as issued by the issuer certificate`);
   }
   const after = lintCertificate({ der, ...lintInput });
-  if (after.length > 0) throw new LintFailure(describe(template), after);
+  if (after.length > 0) throw new LintFailure(what, after);
   return { der, lintCopy, findings: after };
 }

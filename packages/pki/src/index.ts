@@ -15,11 +15,12 @@ export { SOFTHSM_MODULE, softHsmAvailable, useSoftHsm, type SoftHsm } from './so
 export { newSerialNumber, serialHex, type SerialOptions } from './serial.js';
 export { fromPem, fromPemAll, toPem, type PemLabel } from './pem.js';
 export {
-  IssuanceCheckError, encodeTbsCertificate, issueCertificate, signCertificate,
-  type CertificateTemplate, type IssueCertificateOptions, type IssuedCertificate,
+  IssuanceCheckError, encodeTbsCertificate, issueCertificate, issueTbs, signCertificate,
+  type CertificateTemplate, type IssueCertificateOptions, type IssueTbsOptions, type IssuedCertificate,
 } from './certificate.js';
 export { CRL_REASONS, encodeTbsCrl, issueCrl, type CrlEntry, type CrlReasonName, type CrlTemplate, type IssuedCrl } from './crl.js';
 export { createCertificateRequest } from './csr.js';
+export { leafEncoder, type LeafEncoder, type LeafFields, type LeafIssuerProfile } from './leaf.js';
 export {
   crossCertificateTemplate, intermediateTemplate, leafTemplate, ocspSignerTemplate, rootTemplate,
   type CrossProfile, type LeafProfile, type OcspSignerProfile, type RootProfile, type SubordinateProfile,

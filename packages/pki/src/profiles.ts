@@ -140,6 +140,8 @@ export function ocspSignerTemplate(p: OcspSignerProfile): CertificateTemplate {
 
 export interface LeafProfile extends IssuedProfile {
   dnsNames: string[];
+  /** RFC 8738 IP identifiers, as text. */
+  ipAddresses?: string[];
   /** Omit for an empty subject (then the SAN is critical), as LE's `tlsserver` profile does. */
   commonName?: string;
   publicKey: Uint8Array;
@@ -167,7 +169,7 @@ export function leafTemplate(p: LeafProfile): CertificateTemplate {
       ...(p.subjectKeyIdentifier ? [subjectKeyIdentifierExtension(subjectKeyIdentifierOf(p.publicKey))] : []),
       authorityKeyIdentifierExtension(authorityKeyId),
       ...parts.aia,
-      subjectAltNameExtension(p.dnsNames, !p.commonName),
+      subjectAltNameExtension(p.dnsNames, !p.commonName, p.ipAddresses),
       ...parts.policies, ...parts.crl,
       ...(p.extraExtensions ?? []),
     ],

@@ -157,8 +157,11 @@ export function certificatePoliciesExtension(policies: PolicySpec[]): asn1.Exten
   }))));
 }
 
-export function subjectAltNameExtension(dnsNames: string[], critical: boolean): asn1.Extension {
-  return extension(OID.subjectAltName, critical, new asn1.SubjectAlternativeName(dnsNames.map((dNSName) => new asn1.GeneralName({ dNSName }))));
+export function subjectAltNameExtension(dnsNames: string[], critical: boolean, ipAddresses: string[] = []): asn1.Extension {
+  return extension(OID.subjectAltName, critical, new asn1.SubjectAlternativeName([
+    ...dnsNames.map((dNSName) => new asn1.GeneralName({ dNSName })),
+    ...ipAddresses.map((iPAddress) => new asn1.GeneralName({ iPAddress })),
+  ]));
 }
 
 export function ocspNoCheckExtension(): asn1.Extension {
@@ -215,7 +218,11 @@ export function splitSigned(der: Uint8Array): { tbs: Uint8Array; signatureAlgori
 
 /** Byte-exact raw pieces of a certificate's TBS. */
 export function certificateParts(der: Uint8Array): { tbs: Uint8Array; serial: Uint8Array; issuer: Uint8Array; subject: Uint8Array; spki: Uint8Array; innerSignatureAlgorithm: Uint8Array } {
-  const { tbs } = splitSigned(der);
+  return tbsCertificateParts(splitSigned(der).tbs);
+}
+
+/** The same pieces from TBSCertificate bytes alone (before anything is signed). */
+export function tbsCertificateParts(tbs: Uint8Array): { tbs: Uint8Array; serial: Uint8Array; issuer: Uint8Array; subject: Uint8Array; spki: Uint8Array; innerSignatureAlgorithm: Uint8Array } {
   const fields = derChildren(derChildren(tbs)[0].value);
   const offset = fields[0].tag === 0xa0 ? 1 : 0;
   return {

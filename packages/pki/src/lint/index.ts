@@ -18,11 +18,20 @@ export interface CertificateLintInput {
   skip?: readonly string[];
 }
 
+// A CA lints every leaf against the same issuer certificate: its parsed view is kept for as long as the caller keeps
+// the issuer's bytes.
+const issuerViews = new WeakMap<Uint8Array, CertificateView>();
+function issuerView(der: Uint8Array): CertificateView {
+  let view = issuerViews.get(der);
+  if (!view) issuerViews.set(der, (view = new CertificateView(der)));
+  return view;
+}
+
 export function lintCertificate(input: CertificateLintInput): LintFinding[] {
   const context: CertificateLintContext = {
     cert: new CertificateView(input.der),
     kind: input.kind,
-    issuer: input.issuer ? new CertificateView(input.issuer) : undefined,
+    issuer: input.issuer ? issuerView(input.issuer) : undefined,
     crossSigned: input.crossSigned ? new CertificateView(input.crossSigned) : undefined,
   };
   return runLints(certificateLints, context, input.skip);

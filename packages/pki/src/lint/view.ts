@@ -9,6 +9,10 @@ import {
 type Ctor<T> = new (...args: any[]) => T;
 
 export class ExtensionSet {
+  // Lints ask for the same extensions many times; each schema parse costs tens of microseconds, and a CA lints every
+  // leaf it issues, so each extension is parsed once per view.
+  private readonly parsed = new Map<string, unknown>();
+
   constructor(readonly list: asn1.Extension[]) {}
 
   all(oid: string): asn1.Extension[] {
@@ -24,8 +28,12 @@ export class ExtensionSet {
   }
 
   parse<T>(oid: string, type: Ctor<T>): T | undefined {
+    const key = `${oid} ${type.name}`;
+    if (this.parsed.has(key)) return this.parsed.get(key) as T | undefined;
     const ext = this.get(oid);
-    return ext ? AsnConvert.parse(ext.extnValue.buffer, type) : undefined;
+    const value = ext ? AsnConvert.parse(ext.extnValue.buffer, type) : undefined;
+    this.parsed.set(key, value);
+    return value;
   }
 
   critical(oid: string): boolean {
@@ -62,8 +70,9 @@ export class CertificateView {
     return signatureAlgorithmOf(this.outerSignatureAlgorithm);
   }
 
+  private keyAlgorithmMemo?: KeyAlgorithm;
   get keyAlgorithm(): KeyAlgorithm {
-    return keyAlgorithmOfSpki(this.raw.spki);
+    return (this.keyAlgorithmMemo ??= keyAlgorithmOfSpki(this.raw.spki));
   }
 
   get basicConstraints(): asn1.BasicConstraints | undefined {
