@@ -1,5 +1,5 @@
 // DNS lookups for the VA: one c-ares resolver per VA, pointed at the configured server, bounded by the validation deadline.
-import { promises as dnsPromises } from 'node:dns';
+import { promises as dnsPromises, type CaaRecord } from 'node:dns';
 import { Deadline, ValidationError } from './types.js';
 
 export interface ResolvedAddresses {
@@ -47,13 +47,25 @@ export class VaResolver {
 
   /** TXT records at `name`, each record's strings joined; [] when the name has no TXT records. */
   async txt(name: string, deadline: Deadline): Promise<string[]> {
+    const records = await this.orEmpty(this.resolver.resolveTxt(name), deadline, 'TXT', name);
+    return records.map((chunks) => chunks.join(''));
+  }
+
+  /**
+   * CAA records at `name` as c-ares reports them (CNAMEs followed by the recursive resolver); [] for NODATA and
+   * NXDOMAIN. Every other outcome (SERVFAIL, incl. DNSSEC-bogus, REFUSED, timeout) throws a `dns` problem.
+   */
+  caa(name: string, deadline: Deadline): Promise<CaaRecord[]> {
+    return this.orEmpty(this.resolver.resolveCaa(name), deadline, 'CAA', name);
+  }
+
+  private async orEmpty<T>(query: Promise<T[]>, deadline: Deadline, type: string, name: string): Promise<T[]> {
     try {
-      const records = await this.bounded(this.resolver.resolveTxt(name), deadline, 'TXT', name);
-      return records.map((chunks) => chunks.join(''));
+      return await this.bounded(query, deadline, type, name);
     } catch (err) {
       if (err instanceof ValidationError) throw err;
       if (NO_DATA.has((err as NodeJS.ErrnoException).code ?? '')) return [];
-      throw this.problem(err as NodeJS.ErrnoException, 'TXT', name);
+      throw this.problem(err as NodeJS.ErrnoException, type, name);
     }
   }
 

@@ -1,10 +1,14 @@
 // Validation authority: proves that an ACME account controls a domain (http-01, dns-01, tls-alpn-01).
-// The RA calls `validate`; the VA never touches storage and never throws for a failed validation.
+// The RA calls `validate` and, at finalize, `checkCaa`; the VA never touches storage and never throws for a failed check.
+import { checkCaa, isIssuerDomainName } from './caa.js';
 import { VaResolver } from './dns.js';
 import { validateDns01 } from './dns01.js';
 import { validateHttp01 } from './http01.js';
 import { validateTlsAlpn01 } from './tlsalpn01.js';
-import { ACME_ERROR_PREFIX, Deadline, ValidationError, type VAConfig, type ValidationRecord, type ValidationRequest, type ValidationResult } from './types.js';
+import {
+  ACME_ERROR_PREFIX, Deadline, ValidationError,
+  type CaaRequest, type CaaResult, type VAConfig, type ValidationRecord, type ValidationRequest, type ValidationResult, type Validator,
+} from './types.js';
 
 export type { CaaRequest, CaaResult, ChallengeType, VAConfig, ValidationRecord, ValidationRequest, ValidationResult, Validator } from './types.js';
 export { dns01Digest } from './dns01.js';
@@ -15,9 +19,10 @@ export const DEFAULT_VALIDATION_TIMEOUT_MS = 10_000;
 const TOKEN = /^[A-Za-z0-9_-]{16,128}$/;
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
-export class ValidationAuthority {
+export class ValidationAuthority implements Validator {
   private readonly resolver: VaResolver;
   private readonly timeoutMs: number;
+  private readonly caaIdentities: readonly string[];
 
   constructor(private readonly config: VAConfig) {
     for (const key of ['httpPort', 'tlsPort'] as const) {
@@ -26,6 +31,9 @@ export class ValidationAuthority {
     }
     this.timeoutMs = config.timeoutMs ?? DEFAULT_VALIDATION_TIMEOUT_MS;
     if (!(this.timeoutMs > 0)) throw new RangeError(`VAConfig.timeoutMs must be a positive number of milliseconds, got ${config.timeoutMs}`);
+    this.caaIdentities = config.caaIdentities ?? [];
+    const badIdentity = this.caaIdentities.find((id) => !isIssuerDomainName(id));
+    if (badIdentity !== undefined) throw new RangeError(`VAConfig.caaIdentities: ${JSON.stringify(badIdentity)} is not an issuer domain name (RFC 8659 §4.2)`);
     this.resolver = new VaResolver(config.dnsServer, this.timeoutMs);
   }
 
@@ -35,6 +43,10 @@ export class ValidationAuthority {
       if (!DNS_NAME.test(req.domain)) throw new ValidationError('malformed', `Cannot validate ${JSON.stringify(req.domain)}: not an ASCII DNS name`);
       if (!TOKEN.test(req.token)) throw new ValidationError('malformed', `Cannot validate: challenge token ${JSON.stringify(req.token)} is not base64url`);
       const deadline = new Deadline(this.timeoutMs);
+      // CAA for this method runs alongside the challenge (as Boulder's does), so it adds no latency; a failed
+      // challenge is reported first. Settled here so an unread failure is not an unhandled rejection.
+      const caa = checkCaa(this.resolver, { domain: req.domain, wildcard: req.wildcard, accountUri: req.accountUri, validationMethod: req.type }, this.caaIdentities, deadline)
+        .then(() => undefined, (err: unknown) => err);
       switch (req.type) {
         case 'http-01':
           await validateHttp01(req, this.config, this.resolver, deadline, records);
@@ -48,16 +60,32 @@ export class ValidationAuthority {
         default:
           throw new ValidationError('malformed', `Unsupported challenge type ${JSON.stringify((req as { type: unknown }).type)}`);
       }
+      const caaError = await caa;
+      if (caaError !== undefined) throw caaError;
       return { ok: true, records };
     } catch (err) {
-      const problem = err instanceof ValidationError
-        ? { type: ACME_ERROR_PREFIX + err.kind, detail: err.message }
-        : { type: `${ACME_ERROR_PREFIX}serverInternal`, detail: `Validation failed on the server's side: ${(err as Error)?.message ?? String(err)}` };
-      return { ok: false, problem, records };
+      return { ok: false, problem: toProblem(err), records };
+    }
+  }
+
+  /** CAA alone, for the RA's recheck at finalize of an authorization validated long ago. */
+  async checkCaa(req: CaaRequest): Promise<CaaResult> {
+    try {
+      if (!DNS_NAME.test(req.domain)) throw new ValidationError('malformed', `Cannot check CAA for ${JSON.stringify(req.domain)}: not an ASCII DNS name`);
+      await checkCaa(this.resolver, req, this.caaIdentities, new Deadline(this.timeoutMs));
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, problem: toProblem(err) };
     }
   }
 
   async close(): Promise<void> {
     this.resolver.cancel();
   }
+}
+
+function toProblem(err: unknown): { type: string; detail: string } {
+  return err instanceof ValidationError
+    ? { type: ACME_ERROR_PREFIX + err.kind, detail: err.message }
+    : { type: `${ACME_ERROR_PREFIX}serverInternal`, detail: `Validation failed on the server's side: ${(err as Error)?.message ?? String(err)}` };
 }

@@ -9,6 +9,11 @@ export interface VAConfig {
   dnsServer?: string;
   /** Upper bound for one whole validation (DNS, connect, redirects, body), in milliseconds. Default 10 000. */
   timeoutMs?: number;
+  /**
+   * Issuer domain names that CAA issue/issuewild records must name for this CA to issue (as in the directory's
+   * meta.caaIdentities). Default []: no identities, so only a relevant RRset without issue records permits.
+   */
+  caaIdentities?: string[];
 }
 
 export type ChallengeType = 'http-01' | 'dns-01' | 'tls-alpn-01';
@@ -59,7 +64,7 @@ export type ValidationResult =
   | { ok: true; records: ValidationRecord[] }
   | { ok: false; problem: { type: string; detail: string }; records: ValidationRecord[] };
 
-export type ProblemKind = 'connection' | 'dns' | 'unauthorized' | 'incorrectResponse' | 'tls' | 'malformed' | 'serverInternal';
+export type ProblemKind = 'caa' | 'connection' | 'dns' | 'unauthorized' | 'incorrectResponse' | 'tls' | 'malformed' | 'serverInternal';
 
 export const ACME_ERROR_PREFIX = 'urn:ietf:params:acme:error:';
 

@@ -13,6 +13,15 @@ export interface ChallTestSrv {
   addAAAA(host: string, addresses: string[]): Promise<void>;
   setTxt(host: string, value: string): Promise<void>;
   clearTxt(host: string): Promise<void>;
+  /**
+   * Adds CAA records at `host` (appending to any already there). challtestsrv serves every CAA record with flags 0:
+   * its management API (MockCAAPolicy) has only tag and value, so the critical flag cannot be served from here.
+   */
+  addCAA(host: string, policies: { tag: string; value: string }[]): Promise<void>;
+  clearCAA(host: string): Promise<void>;
+  /** Makes `host` an alias of `target`; challtestsrv follows it one level and answers with the target's records. */
+  setCNAME(host: string, target: string): Promise<void>;
+  clearCNAME(host: string): Promise<void>;
   setServfail(host: string): Promise<void>;
   clearServfail(host: string): Promise<void>;
   close(): Promise<void>;
@@ -100,6 +109,10 @@ function makeHandle(child: ChildProcess, dnsPort: number, managementUrl: string)
     addAAAA: (host, addresses) => post('/add-aaaa', { host: fqdn(host), addresses }),
     setTxt: (host, value) => post('/set-txt', { host: fqdn(host), value }),
     clearTxt: (host) => post('/clear-txt', { host: fqdn(host) }),
+    addCAA: (host, policies) => post('/add-caa', { host: fqdn(host), policies }),
+    clearCAA: (host) => post('/clear-caa', { host: fqdn(host) }),
+    setCNAME: (host, target) => post('/set-cname', { host: fqdn(host), target: fqdn(target) }),
+    clearCNAME: (host) => post('/clear-cname', { host: fqdn(host) }),
     setServfail: (host) => post('/set-servfail', { host: fqdn(host) }),
     clearServfail: (host) => post('/clear-servfail', { host: fqdn(host) }),
     close: () => new Promise<void>((resolve) => {

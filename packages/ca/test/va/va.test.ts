@@ -67,7 +67,8 @@ function va(httpPort: number, tlsPort = 1, timeoutMs = 3000): ValidationAuthorit
   return authority;
 }
 
-const req = (type: ValidationRequest['type'], domain: string, keyAuthorization = KEY_AUTH): ValidationRequest => ({ type, domain, token: TOKEN, keyAuthorization });
+const ACCOUNT = 'https://ca.example/acme/acct/1';
+const req = (type: ValidationRequest['type'], domain: string, keyAuthorization = KEY_AUTH): ValidationRequest => ({ type, domain, token: TOKEN, keyAuthorization, wildcard: false, accountUri: ACCOUNT });
 
 function assertProblem(result: ValidationResult, kind: string, ...detailParts: (string | RegExp)[]): void {
   assert.equal(result.ok, false, `expected a ${kind} problem, got success`);
@@ -366,7 +367,7 @@ describe('tls-alpn-01', () => {
 describe('requests', () => {
   test('a token outside base64url is malformed and nothing is fetched', async () => {
     const responder = await httpResponder({});
-    const result = await va(responder.port).validate({ type: 'http-01', domain: 'x.example.com', token: '../../etc/passwd', keyAuthorization: 'x' });
+    const result = await va(responder.port).validate({ ...req('http-01', 'x.example.com', 'x'), token: '../../etc/passwd' });
     assertProblem(result, 'malformed', 'token');
     assert.equal(responder.seen.length, 0);
   });
