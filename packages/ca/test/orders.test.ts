@@ -1,6 +1,8 @@
-// Orders: notBefore/notAfter, authorization deactivation, and revocation by the account key and by the certificate key.
+// Orders: notBefore/notAfter, authorization deactivation, Link header lines, and revocation by the account key and by
+// the certificate key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpsRequest } from 'node:https';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { calculateJwkThumbprint } from 'jose';
@@ -78,6 +80,49 @@ test('an authorization can be deactivated; its order becomes invalid', async () 
   assert.equal((await client.post(created.header('location')!, undefined)).json().status, 'invalid');
   assertProblem(await client.post(order.authorizations[0], { status: 'deactivated' }), 'malformed', 400);
   assertProblem(await client.post(order.authorizations[0], { status: 'valid' }), 'malformed', 400);
+});
+
+test('deactivation ignores fields other than "status" (lego sends "identifier" and "expires"); another status is refused', async () => {
+  const order = (await client.newOrder(['deact-extra.example.com'])).json();
+  const authzUrl = order.authorizations[0];
+  const { identifier, expires } = (await client.post(authzUrl, undefined)).json();
+  assertProblem(await client.post(authzUrl, { status: 'valid', identifier, expires }), 'malformed', 400);
+  assert.equal((await client.post(authzUrl, undefined)).json().status, 'pending', 'a refused update changes nothing');
+  const deactivated = await client.post(authzUrl, { status: 'deactivated', identifier, expires });
+  assert.equal(deactivated.status, 200, deactivated.text());
+  assert.equal(deactivated.json().status, 'deactivated');
+});
+
+/** The Link header lines exactly as sent: Node's parsed `headers` would join repeated lines into one. */
+async function rawLinkLines(url: string, payload?: unknown): Promise<string[]> {
+  const body = JSON.stringify(await client.sign(url, payload));
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method: 'POST', agent: client.agent, headers: { 'Content-Type': 'application/jose+json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      const lines: string[] = [];
+      for (let i = 0; i < res.rawHeaders.length; i += 2) {
+        if (res.rawHeaders[i]!.toLowerCase() === 'link') lines.push(res.rawHeaders[i + 1]!);
+      }
+      res.on('end', () => resolve(lines));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('each link is its own Link header line (dehydrated reads one link per line): certificate, challenge', async () => {
+  const issued = await issueViaHttp01(client, h.responder, ['link-lines.example.com']);
+  const base = new URL(client.directoryUrl).origin;
+  const certLines = await rawLinkLines(issued.certUrl);
+  assert.deepEqual(certLines, [
+    `<${base}/acme/issuer/ecdsa>;rel="up"`,
+    `<${issued.certUrl}/1>;rel="alternate"`,
+    `<${base}/directory>;rel="index"`,
+  ]);
+  const authz = (await client.post(issued.order.authorizations[0], undefined)).json();
+  const challengeLines = await rawLinkLines(authz.challenges[0].url);
+  assert.deepEqual(challengeLines, [`<${issued.order.authorizations[0]}>;rel="up"`, `<${base}/directory>;rel="index"`]);
 });
 
 test('a finalized order cannot be finalized again', async () => {

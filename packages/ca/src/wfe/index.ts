@@ -383,8 +383,9 @@ export function buildWfe(options: WfeOptions) {
     let authz = ownedBy(await ra.getAuthorization(request.params.id), auth.account, 'authorization');
     const payload = auth.payload as Record<string, unknown> | undefined;
     if (payload !== undefined) {
-      if (payload.status !== 'deactivated' || Object.keys(payload).length !== 1) {
-        throw new AcmeProblem('malformed', 'the only update to an authorization is {"status": "deactivated"}');
+      // RFC 8555 §7.5.2: only "status" is acted on; other fields (lego sends "identifier" and "expires") are ignored.
+      if (payload?.status !== 'deactivated') {
+        throw new AcmeProblem('malformed', 'the only update to an authorization is "status": "deactivated"');
       }
       authz = await ra.deactivateAuthorization(authz);
     }
@@ -420,7 +421,7 @@ export function buildWfe(options: WfeOptions) {
     for (let i = 0; i < chains.length; i++) {
       if (i !== index) links.push(`<${base}${paths.certificate(record.id, i)}>;rel="alternate"`);
     }
-    reply.header('Link', links.join(', '));
+    reply.header('Link', links);
     return reply.type('application/pem-certificate-chain').send(chains[index]);
   };
 
@@ -455,7 +456,9 @@ export function buildWfe(options: WfeOptions) {
   return app;
 }
 
-function mergeLinks(existing: unknown, link: string): string {
-  if (!existing) return link;
-  return `${Array.isArray(existing) ? existing.join(', ') : String(existing)}, ${link}`;
+// One header line per link, as Boulder and Pebble send them: dehydrated reads one link per Link line, so a joined
+// list made its --preferred-chain follow the first link (rel="up") instead of rel="alternate".
+function mergeLinks(existing: unknown, link: string): string[] {
+  if (!existing) return [link];
+  return [...(Array.isArray(existing) ? existing.map(String) : [String(existing)]), link];
 }

@@ -74,9 +74,10 @@ export function describeRun(what: string, result: RunResult): string {
 /**
  * Writes an executable Node script that publishes a TXT record through challtestsrv's management API.
  * `style` says how the client hands over name and value: certbot through environment variables, lego's exec provider
- * as arguments ("present"|"cleanup", fqdn, value).
+ * as arguments ("present"|"cleanup", fqdn, value), dehydrated as arguments (handler, domain, token, value) — and it
+ * calls its hook for other events too, which must succeed doing nothing.
  */
-export async function writeDnsHook(dir: string, dns: ChallTestSrv, style: 'certbot-auth' | 'certbot-cleanup' | 'lego-exec'): Promise<string> {
+export async function writeDnsHook(dir: string, dns: ChallTestSrv, style: 'certbot-auth' | 'certbot-cleanup' | 'lego-exec' | 'dehydrated'): Promise<string> {
   const path = join(dir, `${style}-hook.mjs`);
   const body = {
     'certbot-auth': `const host = '_acme-challenge.' + process.env.CERTBOT_DOMAIN + '.';
@@ -85,6 +86,9 @@ await post('/set-txt', { host, value: process.env.CERTBOT_VALIDATION });`,
     'lego-exec': `const [action, fqdn, value] = process.argv.slice(2);
 if (action === 'present') await post('/set-txt', { host: fqdn, value });
 else if (action === 'cleanup') await post('/clear-txt', { host: fqdn });`,
+    dehydrated: `const [handler, domain, , value] = process.argv.slice(2);
+if (handler === 'deploy_challenge') await post('/set-txt', { host: '_acme-challenge.' + domain + '.', value });
+else if (handler === 'clean_challenge') await post('/clear-txt', { host: '_acme-challenge.' + domain + '.' });`,
   }[style];
   await writeFile(path, `#!${process.execPath}
 async function post(path, payload) {
