@@ -1,18 +1,22 @@
 // `cobble ca serve [--config FILE] [--workers N]`: runs the ACME CA until SIGINT/SIGTERM.
+// `cobble ca va-remote --config FILE`: a remote validation perspective (./va-remote.ts).
 import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadCaConfigFile, parseCaConfig, prepareDataDir, startCa, type CaConfig, type RunningCa } from '@cobble/ca';
 import { CliError } from '../errors.js';
+import { runVaRemote, usage as vaRemoteUsage } from './va-remote.js';
 
-export const summary = 'ACME certificate authority: `cobble ca serve [--config FILE] [--workers N]`';
+export const summary = 'ACME certificate authority: `cobble ca serve [--config FILE] [--workers N]`, `cobble ca va-remote --config FILE`';
 
 const usage = `usage: cobble ca serve [--config FILE] [--workers N]
 
 Starts the ACME CA (RFC 8555) over HTTPS. Without --config: 127.0.0.1:14000, data in ./data.
 Prints the ACME directory URL and the PEM file a client must trust for the server's HTTPS.
 --workers N runs N processes on the same port and database (default 1). Nonces are per process, so a client
-that moves between connections may see an occasional badNonce, which ACME clients retry.`;
+that moves between connections may see an occasional badNonce, which ACME clients retry.
+
+${vaRemoteUsage}`;
 
 const WORKER_CONFIG_ENV = 'COBBLE_CA_WORKER_CONFIG';
 /** Replacements of crashed workers allowed within a minute before the primary gives up. */
@@ -164,6 +168,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(usage);
     return sub ? 0 : 2;
   }
+  if (sub === 'va-remote') return runVaRemote(rest);
   if (sub !== 'serve') throw new CliError(`unknown subcommand '${sub}'\n\n${usage}`, 2);
   let values: { config?: string; workers?: string; help?: boolean };
   try {
