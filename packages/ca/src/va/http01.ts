@@ -1,10 +1,12 @@
 // http-01 (RFC 8555 §8.3): GET http://<domain>/.well-known/acme-challenge/<token> from the domain's address and compare
 // the body with the key authorization. Redirects are followed within the limits Let's Encrypt documents.
+// For an IP identifier (RFC 8738 §§4–5) the URL names the address itself: no DNS, and Host is the address.
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { parse as parseDomain } from 'tldts';
-import type { VaResolver } from './dns.js';
+import type { ResolvedAddresses, VaResolver } from './dns.js';
+import { targetAddresses, type IpTarget } from './ip.js';
 import { Timeout, formatAddress, socketProblem, withFallback } from './transport.js';
 import { Deadline, ValidationError, type ValidationRecord, type ValidationRequest } from './types.js';
 
@@ -19,6 +21,9 @@ export interface Http01Ports {
   tlsPort: number;
 }
 
+/** URL.hostname keeps an IPv6 address in brackets; records and comparisons want the address alone. */
+const bare = (hostname: string) => hostname.replace(/^\[|\]$/g, '');
+
 interface Fetched {
   status: number;
   location?: string;
@@ -26,16 +31,20 @@ interface Fetched {
   truncated: boolean;
 }
 
-export async function validateHttp01(req: ValidationRequest, ports: Http01Ports, resolver: VaResolver, deadline: Deadline, records: ValidationRecord[]): Promise<void> {
-  let url = new URL(`http://${req.domain}/.well-known/acme-challenge/${req.token}`);
+/** `ip` is set when the identifier is an IP address; `req.domain` is then its canonical text. */
+export async function validateHttp01(req: ValidationRequest, ports: Http01Ports, resolver: VaResolver, deadline: Deadline, records: ValidationRecord[], ip?: IpTarget): Promise<void> {
+  let url = new URL(`http://${ip?.family === 6 ? `[${ip.address}]` : req.domain}/.well-known/acme-challenge/${req.token}`);
   const visited = new Set<string>();
   for (let redirects = 0; ; redirects++) {
     visited.add(url.href);
     const port = url.protocol === 'https:' ? ports.tlsPort : ports.httpPort;
-    const hostname = url.hostname;
+    const hostname = bare(url.hostname);
     const record: ValidationRecord = { url: url.href, hostname, port: String(port) };
     records.push(record);
-    const addresses = await resolver.addresses(hostname, deadline);
+    // A hop can name an address only when it is the identifier's own (see redirectTarget): it is used as is.
+    const addresses: ResolvedAddresses = ip && hostname === ip.address
+      ? targetAddresses(ip)
+      : await resolver.addresses(hostname, deadline);
     record.addressesResolved = [...addresses.v4, ...addresses.v6];
     const current = url;
     const response = await withFallback(addresses, record, deadline, (address, attemptDeadline) => fetchOnce(current, address, port, attemptDeadline));
@@ -45,7 +54,7 @@ export async function validateHttp01(req: ValidationRequest, ports: Http01Ports,
       if (redirects >= MAX_REDIRECTS) {
         throw new ValidationError('connection', `Too many redirects: more than ${MAX_REDIRECTS} while fetching ${records[0].url}; last was ${at} → ${response.location}`);
       }
-      const next = redirectTarget(url, response.location, ports, at);
+      const next = redirectTarget(url, response.location, ports, at, ip);
       if (visited.has(next.href)) {
         throw new ValidationError('connection', `Redirect loop: ${at} redirects to ${next.href}, which was already fetched`);
       }
@@ -66,8 +75,12 @@ export async function validateHttp01(req: ValidationRequest, ports: Http01Ports,
   }
 }
 
-/** Checks a Location header against the redirect rules (scheme, port, host) and returns the absolute URL to fetch. */
-function redirectTarget(from: URL, location: string, ports: Http01Ports, at: string): URL {
+/**
+ * Checks a Location header against the redirect rules (scheme, port, host) and returns the absolute URL to fetch.
+ * An address is allowed as host only when it is the IP identifier being validated (e.g. a relative redirect on it):
+ * that reaches no host the validation was not already talking to.
+ */
+function redirectTarget(from: URL, location: string, ports: Http01Ports, at: string, ip: IpTarget | undefined): URL {
   let next: URL;
   try {
     next = new URL(location, from);
@@ -84,9 +97,11 @@ function redirectTarget(from: URL, location: string, ports: Http01Ports, at: str
       throw new ValidationError('connection', `${at}: Invalid port in redirect target ${next.href}. Only ports ${[...allowed].join(', ')} are supported, not ${next.port}`);
     }
   }
-  const host = next.hostname.replace(/^\[|\]$/g, '');
+  const host = bare(next.hostname);
+  if (ip && host === ip.address) return next;
   if (isIP(host) !== 0) {
-    throw new ValidationError('connection', `${at}: Invalid host in redirect target ${next.href}. Only domain names are supported, not IP addresses`);
+    const allowed = ip ? `domain names and the address being validated (${ip.address}) are supported, not other IP addresses` : 'domain names are supported, not IP addresses';
+    throw new ValidationError('connection', `${at}: Invalid host in redirect target ${next.href}. Only ${allowed}`);
   }
   if (!parseDomain(host).isIcann) {
     throw new ValidationError('connection', `${at}: Invalid host in redirect target ${next.href}: the name must end in an IANA-registered top-level domain`);
@@ -108,8 +123,9 @@ function fetchOnce(url: URL, address: string, port: number, deadline: Deadline):
       headers: { Host: url.host, 'User-Agent': USER_AGENT, Accept: '*/*', Connection: 'close' },
     };
     // A redirect to https is fetched without certificate checks, as RFC 8555 §8.3 validation does not rely on the Web PKI.
+    // RFC 6066 allows no address as SNI: to an address the handshake goes without one ('' turns it off).
     const request = url.protocol === 'https:'
-      ? https.request({ ...options, servername: url.hostname, rejectUnauthorized: false })
+      ? https.request({ ...options, servername: isIP(bare(url.hostname)) === 0 ? url.hostname : '', rejectUnauthorized: false })
       : http.request(options);
     const timer = setTimeout(() => request.destroy(new Timeout()), deadline.remaining());
     const fail = (err: unknown) => {

@@ -1,9 +1,11 @@
-// Validation authority: proves that an ACME account controls a domain (http-01, dns-01, tls-alpn-01).
+// Validation authority: proves that an ACME account controls a domain (http-01, dns-01, tls-alpn-01) or an IP address
+// (RFC 8738: http-01 and tls-alpn-01).
 // The RA calls `validate` and, at finalize, `checkCaa`; the VA never touches storage and never throws for a failed check.
 import { checkCaa, isIssuerDomainName } from './caa.js';
 import { VaResolver } from './dns.js';
 import { validateDns01 } from './dns01.js';
 import { validateHttp01 } from './http01.js';
+import { ipTarget, type IpTarget } from './ip.js';
 import { validateTlsAlpn01 } from './tlsalpn01.js';
 import {
   ACME_ERROR_PREFIX, Deadline, ValidationError,
@@ -40,22 +42,25 @@ export class ValidationAuthority implements Validator {
   async validate(req: ValidationRequest): Promise<ValidationResult> {
     const records: ValidationRecord[] = [];
     try {
-      if (!DNS_NAME.test(req.domain)) throw new ValidationError('malformed', `Cannot validate ${JSON.stringify(req.domain)}: not an ASCII DNS name`);
+      const ip = identifierOf(req.domain, 'Cannot validate');
       if (!TOKEN.test(req.token)) throw new ValidationError('malformed', `Cannot validate: challenge token ${JSON.stringify(req.token)} is not base64url`);
+      if (ip && req.type === 'dns-01') throw new ValidationError('malformed', `Cannot validate ${req.domain} with dns-01: an IP address identifier is validated with http-01 or tls-alpn-01 only (RFC 8738 §7)`);
+      if (ip && req.wildcard) throw new ValidationError('malformed', `Cannot validate ${req.domain}: an IP address identifier cannot be a wildcard`);
       const deadline = new Deadline(this.timeoutMs);
       // CAA for this method runs alongside the challenge (as Boulder's does), so it adds no latency; a failed
       // challenge is reported first. Settled here so an unread failure is not an unhandled rejection.
-      const caa = checkCaa(this.resolver, { domain: req.domain, wildcard: req.wildcard, accountUri: req.accountUri, validationMethod: req.type }, this.caaIdentities, deadline)
+      // CAA is checked for dNSNames only (BR 3.2.2.8; RFC 8659 defines it for domain names): not for an address.
+      const caa = ip ? Promise.resolve(undefined) : checkCaa(this.resolver, { domain: req.domain, wildcard: req.wildcard, accountUri: req.accountUri, validationMethod: req.type }, this.caaIdentities, deadline)
         .then(() => undefined, (err: unknown) => err);
       switch (req.type) {
         case 'http-01':
-          await validateHttp01(req, this.config, this.resolver, deadline, records);
+          await validateHttp01(req, this.config, this.resolver, deadline, records, ip);
           break;
         case 'dns-01':
           await validateDns01(req, this.resolver, deadline, records);
           break;
         case 'tls-alpn-01':
-          await validateTlsAlpn01(req, this.config.tlsPort, this.resolver, deadline, records);
+          await validateTlsAlpn01(req, this.config.tlsPort, this.resolver, deadline, records, ip);
           break;
         default:
           throw new ValidationError('malformed', `Unsupported challenge type ${JSON.stringify((req as { type: unknown }).type)}`);
@@ -71,7 +76,8 @@ export class ValidationAuthority implements Validator {
   /** CAA alone, for the RA's recheck at finalize of an authorization validated long ago. */
   async checkCaa(req: CaaRequest): Promise<CaaResult> {
     try {
-      if (!DNS_NAME.test(req.domain)) throw new ValidationError('malformed', `Cannot check CAA for ${JSON.stringify(req.domain)}: not an ASCII DNS name`);
+      // CAA is checked for dNSNames only (BR 3.2.2.8; RFC 8659 defines it for domain names): an address always passes.
+      if (identifierOf(req.domain, 'Cannot check CAA for')) return { ok: true };
       await checkCaa(this.resolver, req, this.caaIdentities, new Deadline(this.timeoutMs));
       return { ok: true };
     } catch (err) {
@@ -82,6 +88,18 @@ export class ValidationAuthority implements Validator {
   async close(): Promise<void> {
     this.resolver.cancel();
   }
+}
+
+/** The IP address the name is (undefined for a DNS name); throws `malformed` for anything that is neither. */
+function identifierOf(name: string, action: string): IpTarget | undefined {
+  let ip: IpTarget | undefined;
+  try {
+    ip = ipTarget(name);
+  } catch (err) {
+    throw new ValidationError('malformed', `${action} ${(err as Error).message}`);
+  }
+  if (!ip && !DNS_NAME.test(name)) throw new ValidationError('malformed', `${action} ${JSON.stringify(name)}: not an ASCII DNS name or an IP address`);
+  return ip;
 }
 
 function toProblem(err: unknown): { type: string; detail: string } {

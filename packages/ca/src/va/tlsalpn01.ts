@@ -1,11 +1,15 @@
 // tls-alpn-01 (RFC 8737): a TLS handshake with SNI = domain and ALPN "acme-tls/1" must present a certificate whose only
 // SAN is the domain and whose critical id-pe-acmeIdentifier extension holds SHA-256(keyAuthorization).
+// For an IP identifier (RFC 8738 §6) the VA connects to the address itself, sends its reverse-mapping name as SNI
+// (RFC 6066 allows no address there), and the only SAN must be an iPAddress equal to the address.
 import { createHash } from 'node:crypto';
 import tls from 'node:tls';
 import 'reflect-metadata'; // @peculiar/x509's dependency injection needs it loaded first
 import { OctetString, AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectAlternativeNameExtension, X509Certificate } from '@peculiar/x509';
+import ipaddr from 'ipaddr.js';
 import type { VaResolver } from './dns.js';
+import { reverseName, targetAddresses, type IpTarget } from './ip.js';
 import { Timeout, formatAddress, socketProblem, withFallback } from './transport.js';
 import { Deadline, ValidationError, type ValidationRecord, type ValidationRequest } from './types.js';
 
@@ -17,13 +21,17 @@ interface Handshake {
   certificate: Buffer | undefined;
 }
 
-export async function validateTlsAlpn01(req: ValidationRequest, tlsPort: number, resolver: VaResolver, deadline: Deadline, records: ValidationRecord[]): Promise<void> {
+/** `ip` is set when the identifier is an IP address; `req.domain` is then its canonical text. */
+export async function validateTlsAlpn01(req: ValidationRequest, tlsPort: number, resolver: VaResolver, deadline: Deadline, records: ValidationRecord[], ip?: IpTarget): Promise<void> {
   const record: ValidationRecord = { hostname: req.domain, port: String(tlsPort) };
   records.push(record);
-  const addresses = await resolver.addresses(req.domain, deadline);
+  const addresses = ip
+    ? targetAddresses(ip)
+    : await resolver.addresses(req.domain, deadline);
   record.addressesResolved = [...addresses.v4, ...addresses.v6];
-  const handshake = await withFallback(addresses, record, deadline, (address, attemptDeadline) => handshakeOnce(req.domain, address, tlsPort, attemptDeadline));
-  const at = `${formatAddress(record.addressUsed!, tlsPort)} (SNI ${req.domain})`;
+  const sni = ip ? reverseName(ip) : req.domain;
+  const handshake = await withFallback(addresses, record, deadline, (address, attemptDeadline) => handshakeOnce(sni, address, tlsPort, attemptDeadline));
+  const at = `${formatAddress(record.addressUsed!, tlsPort)} (SNI ${sni})`;
 
   if (handshake.alpn !== ACME_TLS_ALPN) {
     throw new ValidationError('incorrectResponse', `${at}: the server did not negotiate ALPN protocol "${ACME_TLS_ALPN}" (negotiated ${handshake.alpn ? `"${handshake.alpn}"` : 'none'})`);
@@ -31,10 +39,16 @@ export async function validateTlsAlpn01(req: ValidationRequest, tlsPort: number,
   if (!handshake.certificate) {
     throw new ValidationError('incorrectResponse', `${at}: the server presented no certificate`);
   }
-  checkCertificate(handshake.certificate, req, at);
+  checkCertificate(handshake.certificate, req, at, ip);
 }
 
-function checkCertificate(der: Buffer, req: ValidationRequest, at: string): void {
+/** Does a SAN entry name exactly this identifier? Addresses are compared as bytes, so no notation can fool it. */
+function sanMatches(name: { type: string; value: string }, domain: string, ip: IpTarget | undefined): boolean {
+  if (!ip) return name.type === 'dns' && name.value.toLowerCase() === domain.toLowerCase();
+  return name.type === 'ip' && ipaddr.isValid(name.value) && Buffer.from(ipaddr.parse(name.value).toByteArray()).equals(ip.bytes);
+}
+
+function checkCertificate(der: Buffer, req: ValidationRequest, at: string, ip: IpTarget | undefined): void {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(der);
@@ -45,8 +59,8 @@ function checkCertificate(der: Buffer, req: ValidationRequest, at: string): void
   const san = cert.getExtension(SubjectAlternativeNameExtension);
   const names = san?.names.items ?? [];
   const shown = names.map((n) => `${n.type}:${n.value}`).join(', ') || 'no subjectAltName';
-  if (names.length !== 1 || names[0].type !== 'dns' || names[0].value.toLowerCase() !== req.domain.toLowerCase()) {
-    throw new ValidationError('incorrectResponse', `${prefix}: it must contain exactly one subjectAltName, dNSName ${req.domain}; it contains ${shown}`);
+  if (names.length !== 1 || !sanMatches(names[0], req.domain, ip)) {
+    throw new ValidationError('incorrectResponse', `${prefix}: it must contain exactly one subjectAltName, ${ip ? 'iPAddress' : 'dNSName'} ${req.domain}; it contains ${shown}`);
   }
   const extension = cert.getExtension(ID_PE_ACME_IDENTIFIER);
   if (!extension) {
@@ -67,14 +81,14 @@ function checkCertificate(der: Buffer, req: ValidationRequest, at: string): void
   }
 }
 
-function handshakeOnce(domain: string, address: string, port: number, deadline: Deadline): Promise<Handshake> {
-  const where = `${formatAddress(address, port)}: TLS-ALPN-01 handshake with SNI ${domain}`;
+function handshakeOnce(sni: string, address: string, port: number, deadline: Deadline): Promise<Handshake> {
+  const where = `${formatAddress(address, port)}: TLS-ALPN-01 handshake with SNI ${sni}`;
   return new Promise<Handshake>((resolve, reject) => {
     let connected = false;
     const socket = tls.connect({
       host: address,
       port,
-      servername: domain,
+      servername: sni,
       ALPNProtocols: [ACME_TLS_ALPN],
       // The validation certificate is self-signed by design (RFC 8737 §3); its contents are checked above instead.
       rejectUnauthorized: false,

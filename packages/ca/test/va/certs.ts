@@ -14,9 +14,12 @@ export interface PemPair {
   key: string;
 }
 
+/** A SAN entry: a plain string is a dNSName. */
+export type SanName = string | { type: 'dns' | 'ip'; value: string };
+
 export interface AlpnCertOptions {
-  /** dNSNames for the SAN; default [domain]. */
-  sanNames?: string[];
+  /** The SAN's names; default [domain] as a dNSName. */
+  sanNames?: SanName[];
   /** Omit the acmeIdentifier extension entirely. */
   omitAcmeExtension?: boolean;
   critical?: boolean;
@@ -24,7 +27,7 @@ export interface AlpnCertOptions {
   digest?: Buffer;
 }
 
-export async function selfSigned(names: string[], extra: x509.Extension[] = []): Promise<PemPair> {
+export async function selfSigned(names: SanName[], extra: x509.Extension[] = []): Promise<PemPair> {
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -34,19 +37,20 @@ export async function selfSigned(names: string[], extra: x509.Extension[] = []):
     notAfter: new Date(now + 86_400_000),
     signingAlgorithm: ALG,
     keys,
-    extensions: [new x509.SubjectAlternativeNameExtension(names.map((value) => ({ type: 'dns' as const, value }))), ...extra],
+    extensions: [new x509.SubjectAlternativeNameExtension(names.map((name) => (typeof name === 'string' ? { type: 'dns' as const, value: name } : name))), ...extra],
   });
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
   const key = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(pkcs8).toString('base64').replace(/(.{64})/g, '$1\n').trim()}\n-----END PRIVATE KEY-----\n`;
   return { cert: cert.toString('pem'), key };
 }
 
-export function alpnCert(domain: string, keyAuthorization: string, options: AlpnCertOptions = {}): Promise<PemPair> {
+/** `identifier` is a DNS name or a { type: 'ip' } entry (RFC 8738 §6: the SAN is then the iPAddress). */
+export function alpnCert(identifier: SanName, keyAuthorization: string, options: AlpnCertOptions = {}): Promise<PemPair> {
   const digest = options.digest ?? createHash('sha256').update(keyAuthorization).digest();
   const extra = options.omitAcmeExtension
     ? []
     : [new x509.Extension('1.3.6.1.5.5.7.1.31', options.critical ?? true, AsnConvert.serialize(new OctetString(digest)))];
-  return selfSigned(options.sanNames ?? [domain], extra);
+  return selfSigned(options.sanNames ?? [identifier], extra);
 }
 
 type CryptoKeyPair = { privateKey: CryptoKey; publicKey: CryptoKey };

@@ -1,0 +1,42 @@
+// IP address identifiers (RFC 8738) as the VA sees them: the RA hands over the address text as the request's domain.
+import ipaddr from 'ipaddr.js';
+import type { ResolvedAddresses } from './dns.js';
+import { ValidationError } from './types.js';
+
+export interface IpTarget {
+  /** The canonical text (RFC 1123 §2.1 / RFC 5952 §4), exactly as the identifier carries it. */
+  address: string;
+  family: 4 | 6;
+  /** The address's bytes, for comparing with a certificate's iPAddress SAN. */
+  bytes: Buffer;
+}
+
+/**
+ * The request's name as an IP address, or undefined when it is no IP address in any notation (a DNS name). An address
+ * in a non-canonical notation (leading zeros, "::0:1", upper case, a zone index...) is malformed, never rewritten:
+ * RFC 8738 §3 allows only the canonical form, and a VA that rewrote it would validate a value the client never asked for.
+ */
+export function ipTarget(name: string): IpTarget | undefined {
+  // ipaddr.js accepts every notation inet_aton does (octal, hex, short forms), so each of those is caught here too.
+  if (!ipaddr.isValid(name)) return undefined;
+  const parsed = ipaddr.parse(name);
+  const canonical = parsed.kind() === 'ipv6' ? (parsed as ipaddr.IPv6).toRFC5952String() : parsed.toString();
+  if (name !== canonical || name.includes('%')) {
+    throw new ValidationError('malformed', `${JSON.stringify(name)}: an IP address identifier must be in canonical form (RFC 8738 §3)${name.includes('%') ? ', without a zone index' : `, here "${canonical}"`}`);
+  }
+  return { address: name, family: parsed.kind() === 'ipv6' ? 6 : 4, bytes: Buffer.from(parsed.toByteArray()) };
+}
+
+/**
+ * The reverse-mapping name sent as SNI for tls-alpn-01 (RFC 8738 §6): RFC 6066 forbids an address there.
+ * 192.0.2.1 → 1.2.0.192.in-addr.arpa; 2001:db8::1 → 1.0.0.0.….8.b.d.0.1.0.0.2.ip6.arpa (one label per nibble).
+ */
+export function reverseName(target: IpTarget): string {
+  if (target.family === 4) return `${[...target.bytes].reverse().join('.')}.in-addr.arpa`;
+  return `${[...target.bytes.toString('hex')].reverse().join('.')}.ip6.arpa`;
+}
+
+/** RFC 8738 §4: no DNS resolution; the address to connect to is the identifier's value. */
+export function targetAddresses(target: IpTarget): ResolvedAddresses {
+  return target.family === 6 ? { v4: [], v6: [target.address] } : { v4: [target.address], v6: [] };
+}
