@@ -1,5 +1,6 @@
-// CAA (RFC 8659 + RFC 8657) through the VA against a real pebble-challtestsrv on loopback. Every case uses its own
-// names, so no case depends on another's records or on a cached answer.
+// CAA (RFC 8659 + RFC 8657) through the VA against a real pebble-challtestsrv on loopback, and against Unbound for what
+// challtestsrv cannot serve (the critical flag, DNSSEC-bogus answers). Every case uses its own names, so no case
+// depends on another's records or on a cached answer.
 import assert from 'node:assert/strict';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import http from 'node:http';
@@ -8,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { evaluateCaa, fromCares, type CaaPolicy } from '../../src/va/caa.js';
 import { dns01Digest, ValidationAuthority, type CaaRequest, type CaaResult, type ChallengeType, type ValidationResult } from '../../src/va/index.js';
 import { freePort, startChallTestSrv, type ChallTestSrv } from './challtestsrv.js';
+import { startUnbound, unboundSkip, type Unbound } from './unbound.js';
 
 const US = 'ca.example';
 const ALSO_US = 'ca-alt.example';
@@ -293,8 +295,7 @@ describe('validate() also checks CAA for the challenge', () => {
   });
 });
 
-// The critical flag cannot come from challtestsrv (it serves every CAA record with flags 0), so the records are given
-// here in the shape c-ares reports them, through the same conversion and policy the VA applies to DNS answers.
+// The conversion and policy alone, on records in the shape c-ares reports them; the same cases over real DNS follow.
 describe('critical flag', () => {
   const policy: CaaPolicy = { identities: [US], wildcard: false, accountUri: ACCOUNT, validationMethod: 'http-01' };
 
@@ -321,5 +322,109 @@ describe('critical flag', () => {
     const record = fromCares({ critical: 'y' } as never);
     assert.deepEqual(record, { flags: 128, tag: 'critical', value: 'y' });
     assert.equal(evaluateCaa([record, fromCares({ critical: 0, issue: US })], policy).ok, false);
+  });
+});
+
+const SKIP_UNBOUND = unboundSkip();
+
+// challtestsrv serves every CAA record with flags 0, so the critical flag comes from Unbound's local data.
+describe('critical flag served by Unbound', { skip: SKIP_UNBOUND }, () => {
+  let unbound: Unbound;
+  let va: ValidationAuthority;
+  before(async () => {
+    unbound = await startUnbound({
+      records: [
+        'crit.flags.example. 3600 IN CAA 128 tbs "x"',
+        `crit.flags.example. 3600 IN CAA 0 issue "${US}"`,
+        'plain.flags.example. 3600 IN CAA 0 tbs "x"',
+        `plain.flags.example. 3600 IN CAA 0 issue "${US}"`,
+        'plainalone.flags.example. 3600 IN CAA 0 tbs "x"',
+        `critissue.flags.example. 3600 IN CAA 128 issue "${US}"`,
+        'critissue-other.flags.example. 3600 IN CAA 128 issue "other-ca.example"',
+        'critiodef.flags.example. 3600 IN CAA 128 iodef "mailto:security@flags.example"',
+        'critparent.flags.example. 3600 IN CAA 128 tbs "x"',
+        'tagcritical.flags.example. 3600 IN CAA 0 critical "y"',
+        `tagcritical.flags.example. 3600 IN CAA 0 issue "${US}"`,
+        'v-crit.flags.example. 3600 IN CAA 128 tbs "x"',
+        `v-crit.flags.example. 3600 IN CAA 0 issue "${US}"`,
+        'v-crit.flags.example. 3600 IN A 127.0.0.1',
+      ],
+    });
+    closers.push(() => unbound.close());
+    va = vaFor(unbound.dnsServer, [US]);
+  });
+
+  test('an unknown tag with the critical flag forbids, even beside an issue record for this CA', async () => {
+    assertProblem(await caa('crit.flags.example', {}, va), 'caa', 'CAA record for crit.flags.example prevents issuance', '128 tbs "x"', 'unknown property marked critical');
+  });
+
+  test('the same unknown tag without the flag is ignored', async () => {
+    assertAllowed(await caa('plain.flags.example', {}, va));
+    assertAllowed(await caa('plainalone.flags.example', {}, va));
+  });
+
+  test('issue with the critical flag is a known tag, so it is still honoured both ways', async () => {
+    assertAllowed(await caa('critissue.flags.example', {}, va));
+    assertProblem(await caa('critissue-other.flags.example', {}, va), 'caa', '128 issue "other-ca.example"', 'names other-ca.example, not this CA');
+    assertAllowed(await caa('critiodef.flags.example', {}, va));
+  });
+
+  test('a critical unknown tag at the parent governs a child without CAA', async () => {
+    assertProblem(await caa('www.critparent.flags.example', {}, va), 'caa', 'CAA record for critparent.flags.example prevents issuance', 'marked critical');
+  });
+
+  test('a tag literally named "critical" (its flags hidden by c-ares) is taken as critical', async () => {
+    assertProblem(await caa('tagcritical.flags.example', {}, va), 'caa', 'critical "y"');
+  });
+
+  test('validate(): a correct http-01 response still fails with caa on a critical unknown tag', async () => {
+    const server = http.createServer((req, res) => res.end(req.url === `/.well-known/acme-challenge/${TOKEN}` ? KEY_AUTH : ''));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    closers.push(() => new Promise((r) => server.close(r)));
+    const port = (server.address() as AddressInfo).port;
+    const result = await vaFor(unbound.dnsServer, [US], port).validate({ type: 'http-01', domain: 'v-crit.flags.example', token: TOKEN, keyAuthorization: KEY_AUTH, wildcard: false, accountUri: ACCOUNT });
+    assertProblem(result, 'caa', 'marked critical');
+    assert.equal(result.records[0]?.addressUsed, '127.0.0.1', 'the challenge itself was fetched and passed');
+  });
+});
+
+// A validating Unbound forwards to an authoritative one that serves bogus.dnssec.example unsigned, while holding a
+// trust anchor (a DS) for that zone: the chain of trust cannot be built, so every answer in the zone is bogus and the
+// resolver returns SERVFAIL. insecure.dnssec.example has no anchor and resolves normally through the same resolver.
+describe('DNSSEC-bogus CAA answers from a validating Unbound', { skip: SKIP_UNBOUND }, () => {
+  let upstream: Unbound;
+  let validator: Unbound;
+  const records = [
+    `ok.bogus.dnssec.example. 3600 IN CAA 0 issue "${US}"`,
+    'nocaa.bogus.dnssec.example. 3600 IN A 127.0.0.1',
+    `ok.insecure.dnssec.example. 3600 IN CAA 0 issue "${US}"`,
+    'other.insecure.dnssec.example. 3600 IN CAA 0 issue "other-ca.example"',
+  ];
+  before(async () => {
+    upstream = await startUnbound({ records });
+    closers.push(() => upstream.close());
+    validator = await startUnbound({
+      forwardTo: upstream.dnsServer,
+      trustAnchors: [`bogus.dnssec.example. DS 12345 13 2 ${'ab'.repeat(32)}`],
+    });
+    closers.push(() => validator.close());
+  });
+
+  test('a bogus answer that would permit issuance is a dns failure, never permission', async () => {
+    // The same record straight from the authoritative side permits: only DNSSEC makes the difference.
+    assertAllowed(await caa('ok.bogus.dnssec.example', {}, vaFor(upstream.dnsServer, [US])));
+    const result = await caa('ok.bogus.dnssec.example', {}, vaFor(validator.dnsServer, [US]));
+    assertProblem(result, 'dns', 'While processing CAA for ok.bogus.dnssec.example', 'SERVFAIL looking up CAA for ok.bogus.dnssec.example', validator.dnsServer);
+    assert.match(validator.log(), /validation failure <ok\.bogus\.dnssec\.example\. CAA IN>/);
+  });
+
+  test('a bogus zone without any CAA record is a dns failure too, not "no CAA"', async () => {
+    assertProblem(await caa('www.nocaa.bogus.dnssec.example', {}, vaFor(validator.dnsServer, [US])), 'dns', 'SERVFAIL');
+  });
+
+  test('through the same resolver, a zone without a trust anchor resolves and is decided normally', async () => {
+    const va = vaFor(validator.dnsServer, [US]);
+    assertAllowed(await caa('ok.insecure.dnssec.example', {}, va));
+    assertProblem(await caa('other.insecure.dnssec.example', {}, va), 'caa', 'names other-ca.example');
   });
 });

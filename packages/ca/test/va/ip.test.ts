@@ -25,7 +25,7 @@ async function hasIpv6Loopback(): Promise<boolean> {
   });
 }
 const SKIP_V6 = (await hasIpv6Loopback()) ? false : 'this machine has no IPv6 loopback (::1)';
-if (SKIP_V6) console.log(`# ip.test.ts: skipping the ::1 cases: ${SKIP_V6}`);
+if (SKIP_V6) console.log(`ip.test.ts: skipping the ::1 cases: ${SKIP_V6}`);
 
 let dnsSink: UdpSocket;
 let dnsQueries = 0;
