@@ -4,14 +4,18 @@ import { join, resolve } from 'node:path';
 import { parseCaConfig, type CaConfigInput } from './config/index.js';
 import { configuredHierarchy, loadOrCreateHierarchy } from './issuer/index.js';
 import { StorageAuthority } from './sa/index.js';
+import { Profiles } from './ra/index.js';
 
 export async function prepareDataDir(input: CaConfigInput): Promise<void> {
-  const config = parseCaConfig(input, 'prepareDataDir config');
+  const source = 'prepareDataDir config';
+  const config = parseCaConfig(input, source);
   const dataDir = resolve(config.dataDir);
+  const profiles = new Profiles(config.profiles);
+  profiles.checkAgainstBaselineRequirements(Date.now(), source);
   const development = await loadOrCreateHierarchy(dataDir);
   // Configured issuers are checked once here (token, PIN, key, chains), so a wrong PIN stops the CA before any
   // worker starts, rather than every worker trying it: HSMs lock the PIN after a few failed logins.
-  if (config.issuer) (await configuredHierarchy(development, config.issuer, config.issuance.validityDays)).close();
+  if (config.issuers) (await configuredHierarchy(development, config.issuers, profiles.longestValidity(), Date.now())).close();
   const sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'));
   await sa.close();
 }

@@ -7,19 +7,22 @@ import type { AddressInfo } from 'node:net';
 import { resolve, join } from 'node:path';
 import pino from 'pino';
 import { type CaConfigInput, parseCaConfig } from './config/index.js';
-import { configuredHierarchy, issueServerTlsCertificate, loadOrCreateHierarchy } from './issuer/index.js';
-import { RegistrationAuthority, type Validator } from './ra/index.js';
+import { configuredHierarchy, issuerPaths, issueServerTlsCertificate, loadOrCreateHierarchy, rootsPemOf, type IssuerChain } from './issuer/index.js';
+import { Profiles, RegistrationAuthority } from './ra/index.js';
+import { RateLimiter } from './ra/ratelimits/index.js';
 import { StorageAuthority } from './sa/index.js';
-import { ValidationAuthority } from './va/index.js';
+import { ValidationAuthority, type Validator } from './va/index.js';
 import { buildWfe } from './wfe/index.js';
 import { CrlPublisher } from './crl/index.js';
+import { corroboratingValidator } from './config/perspectives.js';
+import { systemClock, type Clock } from './core/clock.js';
 
 export interface RunningCa {
   directoryUrl: string;
   /** PEM the client must trust for the ACME server's HTTPS. */
   trustBundlePath: string;
-  /** The issuing roots, to verify leaves. */
-  rootsPem: { ecdsa: string; rsa: string };
+  /** The root of each issuer's default chain, by issuer name, to verify leaves. */
+  rootsPem: Record<string, string>;
   port: number;
   /** Port of the plain-HTTP listener serving AIA issuer certificates. */
   httpPort: number;
@@ -29,15 +32,21 @@ export interface RunningCa {
 export interface StartOptions {
   /** Replaces the VA (tests that need a validator other than the network one). */
   validator?: Validator;
+  /** Time for every decision (CAA recheck windows, rate limits, validity); tests move it. */
+  clock?: Clock;
 }
 
 export async function startCa(input: CaConfigInput = {}, options: StartOptions = {}): Promise<RunningCa> {
-  const config = parseCaConfig(input, 'startCa config');
+  const source = 'startCa config';
+  const config = parseCaConfig(input, source);
+  const clock = options.clock ?? systemClock;
   const dataDir = resolve(config.dataDir);
   const logger = pino({ level: config.log.level, base: { component: 'ca' } });
-  const development = await loadOrCreateHierarchy(dataDir);
+  const profiles = new Profiles(config.profiles);
+  profiles.checkAgainstBaselineRequirements(clock.now(), source);
+  const development = await loadOrCreateHierarchy(dataDir, clock);
   // Configured issuers (keys on a PKCS#11 token) replace the development issuing chains; checked before anything listens.
-  const configured = config.issuer ? await configuredHierarchy(development, config.issuer, config.issuance.validityDays) : undefined;
+  const configured = config.issuers ? await configuredHierarchy(development, config.issuers, profiles.longestValidity(), clock.now()) : undefined;
   const hierarchy = configured?.hierarchy ?? development;
   let sa: StorageAuthority;
   try {
@@ -52,25 +61,39 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     tlsPort: config.va.tlsPort,
     dnsServer: config.va.dnsServer,
     timeoutMs: config.va.timeoutMs,
+    caaIdentities: config.caa.identities,
+  });
+  const validator = options.validator ?? (config.va.perspectives ? await corroboratingValidator(va, config.va.perspectives, { source }) : va);
+  const limiter = new RateLimiter(config.rateLimits, {
+    clock,
+    // Boulder's policy: a rate-limit store that is down lets requests through rather than stopping issuance.
+    onStoreError: (err) => logger.warn({ err }, 'rate-limit store failed; the request was allowed'),
   });
 
   // AIA issuer certificates and CRLs over plain HTTP, as the BRs require for caIssuers and CRL distribution points.
   const crls = new CrlPublisher(sa);
   let urlBase = '';
+  // Routed by exact lookup of the paths the issuer names in its leaves.
+  const routes = new Map<string, { kind: 'aia' | 'crl'; chain: IssuerChain }>();
+  for (const chain of hierarchy.issuers) {
+    const paths = issuerPaths(chain.name);
+    routes.set(paths.aia, { kind: 'aia', chain });
+    routes.set(paths.crl, { kind: 'crl', chain });
+  }
   const aiaServer: Server = createServer((request, response) => {
-    const match = /^\/(aia|crl)\/(ecdsa|rsa)\.(der|crl)$/.exec(request.url ?? '');
-    const chain = match ? (match[2] === 'rsa' ? hierarchy.rsa : hierarchy.ecdsa) : undefined;
-    if (!match || !chain || (request.method !== 'GET' && request.method !== 'HEAD') || (match[1] === 'aia') !== (match[3] === 'der')) {
+    const route = routes.get(request.url ?? '');
+    if (!route || (request.method !== 'GET' && request.method !== 'HEAD')) {
       response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
       return;
     }
+    const { chain } = route;
     const send = (der: Buffer, type: string) =>
       response.writeHead(200, { 'Content-Type': type, 'Content-Length': der.length }).end(request.method === 'GET' ? der : undefined);
-    if (match[1] === 'aia') {
+    if (route.kind === 'aia') {
       send(Buffer.from(chain.intermediate.cert.rawData), 'application/pkix-cert');
       return;
     }
-    crls.crlFor(chain, `${urlBase}/crl/${chain.name}.crl`).then(
+    crls.crlFor(chain, urlBase + issuerPaths(chain.name).crl).then(
       (der) => send(der, 'application/pkix-crl'),
       (err: unknown) => {
         logger.error({ err }, 'CRL generation failed');
@@ -84,15 +107,23 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   const hostForUrl = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   urlBase = (config.issuance.urlBase ?? `http://${hostForUrl}:${httpPort}`).replace(/\/$/, '');
 
-  const ra = new RegistrationAuthority(sa, options.validator ?? va, hierarchy, {
-    orderLifetimeMs: config.acme.orderLifetimeHours * 3_600_000,
-    authorizationLifetimeMs: config.acme.authorizationLifetimeHours * 3_600_000,
-    validityDays: config.issuance.validityDays,
-    maxNames: config.acme.maxNames,
-    challengeWaitMs: config.acme.challengeWaitMs,
-    urlBase: () => urlBase,
+  const ra = new RegistrationAuthority({
+    sa,
+    va: validator,
+    hierarchy,
+    profiles,
+    limiter,
+    clock,
+    logger,
+    settings: {
+      challengeWaitMs: config.acme.challengeWaitMs,
+      caaRecheckAfterMs: config.caa.recheckAfter,
+      blockedNames: config.policy.blockedNames,
+      blockedSuffixes: config.policy.blockedSuffixes,
+      urlBase: () => urlBase,
+    },
   });
-  const tls = await issueServerTlsCertificate(hierarchy.serverTlsRoot, config.listen.host);
+  const tls = await issueServerTlsCertificate(hierarchy.serverTlsRoot, config.listen.host, clock);
   const app = buildWfe({
     ra,
     https: { key: tls.keyPem, cert: tls.certPem },
@@ -100,7 +131,8 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     meta: {
       termsOfService: config.acme.termsOfService,
       website: config.acme.website,
-      caaIdentities: config.acme.caaIdentities,
+      caaIdentities: config.caa.identities,
+      profiles: profiles.directoryMeta(),
     },
     externalAccountBinding: config.acme.externalAccountBinding,
   });
@@ -108,6 +140,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     await app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
     aiaServer.close();
+    await limiter.close();
     await sa.close();
     configured?.close();
     throw err;
@@ -117,7 +150,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   return {
     directoryUrl: `https://${hostForUrl}:${port}/directory`,
     trustBundlePath: hierarchy.trustBundlePath,
-    rootsPem: hierarchy.rootsPem,
+    rootsPem: rootsPemOf(hierarchy),
     port,
     httpPort,
     close: () =>
@@ -126,7 +159,9 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
         aiaServer.closeAllConnections();
         aiaServer.close();
         await ra.close();
-        await va.close?.();
+        await validator.close?.();
+        if (validator !== va) await va.close();
+        await limiter.close();
         await sa.close();
         configured?.close();
       })()),

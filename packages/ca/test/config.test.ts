@@ -20,12 +20,17 @@ async function withYaml(text: string, fn: (path: string) => Promise<void>) {
   }
 }
 
-test('defaults: HTTPS on 127.0.0.1:14000, data in ./data, 90-day certificates, VA on 80/443', () => {
+test("defaults: HTTPS on 127.0.0.1:14000, data in ./data, Let's Encrypt's three profiles (classic by default), VA on 80/443", () => {
   const config = parseCaConfig({});
   assert.equal(config.dataDir, './data');
   assert.deepEqual(config.listen, { host: '127.0.0.1', port: 14000, httpPort: 14002 });
   assert.deepEqual(config.va, { httpPort: 80, tlsPort: 443 });
-  assert.equal(config.issuance.validityDays, 90);
+  assert.equal(config.profiles.default, 'classic');
+  assert.equal(config.profiles.definitions.classic!.validity, 90 * 86_400_000);
+  assert.equal(config.profiles.definitions.tlsserver!.authorizationReuse, 7 * 3_600_000);
+  assert.equal(config.profiles.definitions.shortlived!.validity, 160 * 3_600_000);
+  assert.deepEqual(config.profiles.definitions.shortlived!.identifierTypes, ['dns', 'ip']);
+  assert.equal(config.caa.recheckAfter, 7 * 3_600_000);
   assert.equal(caConfigSchema.parse({}).listen.port, 14000);
 });
 
@@ -36,16 +41,32 @@ listen: { host: 127.0.0.1, port: 0, httpPort: 0 }
 va: { httpPort: 5002, tlsPort: 5001, dnsServer: "127.0.0.1:8053", timeoutMs: 3000 }
 acme:
   termsOfService: https://example.com/tos
-  caaIdentities: [example.com]
   externalAccountBinding:
     keys: { kid-1: "${Buffer.alloc(32, 1).toString('base64url')}" }
-issuance: { validityDays: 45 }
+caa: { identities: [example.com], recheckAfter: 0 }
+policy: { blockedSuffixes: [example.net] }
+profiles:
+  default: short
+  definitions:
+    short:
+      description: one week
+      validity: 7d
+      authorizationReuse: 1h
+      pendingAuthorizationLifetime: 1h
+      orderLifetime: 2h
+      commonName: false
+      keyEncipherment: false
+      subjectKeyIdentifier: false
+      maxNames: 10
 `,
     async (path) => {
       const config = await loadCaConfigFile(path);
       assert.equal(config.va.dnsServer, '127.0.0.1:8053');
       assert.equal(config.acme.externalAccountBinding?.required, true);
-      assert.equal(config.issuance.validityDays, 45);
+      assert.equal(config.caa.recheckAfter, 0);
+      assert.deepEqual(Object.keys(config.profiles.definitions), ['short'], 'given definitions replace the built-in ones');
+      assert.equal(config.profiles.definitions.short!.validity, 7 * 86_400_000);
+      assert.deepEqual(config.profiles.definitions.short!.identifierTypes, ['dns']);
     },
   );
 });
@@ -60,8 +81,8 @@ test('an unknown key is refused with the file, the key path and the allowed keys
       return true;
     });
   });
-  await withYaml('dataDir: ./d\nissuers: {}\n', async (path) => {
-    await assert.rejects(loadCaConfigFile(path), /unknown key "issuers"; expected one of: dataDir, listen, va, acme, issuance, log, issuer/);
+  await withYaml('dataDir: ./d\nissuer: {}\n', async (path) => {
+    await assert.rejects(loadCaConfigFile(path), /unknown key "issuer"; expected one of: dataDir, listen, va, caa, policy, profiles, rateLimits, acme, issuance, log, issuers/);
   });
 });
 
@@ -77,8 +98,11 @@ test('a bad value names the key and what is expected', async () => {
   await withYaml('va:\n  dnsServer: "8.8.8.8"\n', async (path) => {
     await assert.rejects(loadCaConfigFile(path), /key "va\.dnsServer": expected "host:port"/);
   });
-  await withYaml('issuance:\n  validityDays: 400\n', async (path) => {
-    await assert.rejects(loadCaConfigFile(path), /key "issuance\.validityDays": .*199/);
+  await withYaml('profiles:\n  default: gold\n', async (path) => {
+    await assert.rejects(loadCaConfigFile(path), /key "profiles\.default": "gold" is not one of the defined profiles \(classic, tlsserver, shortlived\)/);
+  });
+  await withYaml('caa:\n  recheckAfter: 7 hours\n', async (path) => {
+    await assert.rejects(loadCaConfigFile(path), /key "caa\.recheckAfter": expected a duration such as "30m", "7h" or "90d"/);
   });
   await withYaml('acme:\n  termsOfService: not a url\n', async (path) => {
     await assert.rejects(loadCaConfigFile(path), /key "acme\.termsOfService"/);

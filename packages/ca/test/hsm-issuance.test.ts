@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { runCeremony } from '@cobble/ceremony';
 import { generateEncryptedKey, useSoftHsm } from '@cobble/pki';
-import { ConfigError, loadCaConfigFile, parseCaConfig, startCa, type CaConfig, type CaConfigInput, type RunningCa } from '../src/index.js';
+import { ConfigError, parseCaConfig, readCaConfigFile, startCa, type CaConfigInput, type IssuingKeyConfig, type RunningCa } from '../src/index.js';
 import { AcmeTestClient, Http01Responder, issueViaHttp01, splitPemChain } from './support/acme.js';
 import { freePort, startChallTestSrv, type ChallTestSrv } from './va/challtestsrv.js';
 
@@ -26,7 +26,8 @@ let outputs: string;
 let dns: ChallTestSrv;
 let httpPort: number;
 let ca: RunningCa;
-let example: CaConfig;
+/** The example file as written (startCa parses it). */
+let example: CaConfigInput;
 
 /** The example's dates moved so that its earliest not-before is an hour ago (lints and validity depend on today). */
 function shiftDates(yaml: string, deltaMs: number): string {
@@ -37,8 +38,9 @@ function shiftDates(yaml: string, deltaMs: number): string {
 /** The example config with its issuer paths resolved against the ceremony output directory. */
 function caConfig(overrides: Partial<CaConfigInput> = {}): CaConfigInput {
   const at = (p: string) => (isAbsolute(p) ? p : join(outputs, p));
-  const issuer = structuredClone(example.issuer!);
-  for (const key of [issuer.ecdsa, issuer.rsa]) {
+  const issuers = structuredClone(example.issuers!) as IssuingKeyConfig[];
+  for (const key of issuers) {
+    key.alternateChains ??= [];
     key.certificate = at(key.certificate);
     for (const chain of [key.defaultChain, ...key.alternateChains]) {
       chain.certificates = chain.certificates.map(at);
@@ -51,7 +53,7 @@ function caConfig(overrides: Partial<CaConfigInput> = {}): CaConfigInput {
     listen: { host: '127.0.0.1', port: 0, httpPort: 0 },
     va: { httpPort, tlsPort: 443, dnsServer: dns.dnsServer, timeoutMs: 5000 },
     log: { level: 'error' },
-    issuer,
+    issuers,
     ...overrides,
   };
 }
@@ -129,7 +131,7 @@ before(async () => {
     await runCeremony(shifted, { baseDir: outputs, log: () => {} });
   }
 
-  example = await loadCaConfigFile(join(EXAMPLE_DIR, 'ca.yaml'));
+  example = (await readCaConfigFile(join(EXAMPLE_DIR, 'ca.yaml'))).input;
   dns = await startChallTestSrv({ defaultIPv4: '127.0.0.1' });
   httpPort = await freePort();
 });
@@ -140,19 +142,24 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-test('the issuer section is strict and says what is missing', () => {
+test('the issuers section is strict and says what is missing', () => {
   const chain = { certificates: ['e1.cert.pem'], root: 'x2.cert.pem' };
   const token = { module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'intermediate HSM', keyLabel: 'E1', pinEnv: 'PIN' };
-  const key = { certificate: 'e1.cert.pem', pkcs11: token, defaultChain: chain };
-  assert.equal(parseCaConfig({ issuer: { ecdsa: key, rsa: key } }).issuer!.ecdsa.alternateChains.length, 0);
-  const refused = (issuer: unknown, message: RegExp) =>
-    assert.throws(() => parseCaConfig({ issuer }, 'ca.yaml'), (err: unknown) => err instanceof ConfigError && message.test(err.message));
-  refused({ ecdsa: key }, /ca\.yaml: key "issuer\.rsa": expected the issuer for RSA subscriber keys: a mapping with certificate, pkcs11 \(or keyFile\) and defaultChain/);
-  refused({ ecdsa: { ...key, keyFile: { path: 'e1.key.pem', passphraseEnv: 'P' } }, rsa: key }, /key "issuer\.ecdsa\.keyFile": give exactly one of pkcs11 or keyFile/);
-  refused({ ecdsa: { ...key, pkcs11: { ...token, pin: '1234' } }, rsa: key }, /key "issuer\.ecdsa\.pkcs11\.pinEnv": give exactly one of pin or pinEnv/);
-  refused({ ecdsa: { ...key, pkcs11: { ...token, tokenLabel: undefined } }, rsa: key }, /key "issuer\.ecdsa\.pkcs11": give exactly one of slot or tokenLabel/);
-  refused({ ecdsa: { ...key, defaultChain: { ...chain, certificates: [] } }, rsa: key }, /key "issuer\.ecdsa\.defaultChain\.certificates": expected at least the issuing certificate/);
-  refused({ ecdsa: { ...key, chains: [] }, rsa: key }, /unknown key "issuer\.ecdsa\.chains"; expected one of: certificate, pkcs11, keyFile, defaultChain, alternateChains/);
+  const key = { name: 'e1', keyTypes: ['ecdsa', 'rsa'], certificate: 'e1.cert.pem', pkcs11: token, defaultChain: chain };
+  const parsed = parseCaConfig({ issuers: [key] }).issuers![0]!;
+  assert.equal(parsed.alternateChains.length, 0);
+  assert.equal(parsed.active, true);
+  const refused = (issuers: unknown, message: RegExp) =>
+    assert.throws(() => parseCaConfig({ issuers }, 'ca.yaml'), (err: unknown) => err instanceof ConfigError && message.test(err.message));
+  refused([{ ...key, keyTypes: ['ecdsa'] }], /ca\.yaml: key "issuers": no active issuer signs RSA subscriber keys; add "rsa" to the keyTypes of an active issuer/);
+  refused([key, { ...key, name: 'r3', active: false, keyTypes: ['rsa'] }].map((k, i) => (i === 0 ? { ...k, keyTypes: ['ecdsa'] } : k)), /no active issuer signs RSA subscriber keys/);
+  refused([key, key], /key "issuers\.1\.name": the issuer name "e1" is used twice/);
+  refused([{ ...key, name: 'E 1' }], /key "issuers\.0\.name": expected a short name/);
+  refused([{ ...key, keyFile: { path: 'e1.key.pem', passphraseEnv: 'P' } }], /key "issuers\.0\.keyFile": give exactly one of pkcs11 or keyFile/);
+  refused([{ ...key, pkcs11: { ...token, pin: '1234' } }], /key "issuers\.0\.pkcs11\.pinEnv": give exactly one of pin or pinEnv/);
+  refused([{ ...key, pkcs11: { ...token, tokenLabel: undefined } }], /key "issuers\.0\.pkcs11": give exactly one of slot or tokenLabel/);
+  refused([{ ...key, defaultChain: { ...chain, certificates: [] } }], /key "issuers\.0\.defaultChain\.certificates": expected at least the issuing certificate/);
+  refused([{ ...key, chains: [] }], /unknown key "issuers\.0\.chains"; expected one of: name, keyTypes, active, profiles, certificate, pkcs11, keyFile, defaultChain, alternateChains/);
 });
 
 // First, while no session of this process is logged in: PKCS#11 login state is per token and process, so once the
@@ -160,46 +167,46 @@ test('the issuer section is strict and says what is missing', () => {
 test('startup refuses a wrong PIN, an unset PIN variable and a chain that does not reach its root, naming the config key', async () => {
   process.env.COBBLE_TEST_WRONG_PIN = '9999';
   const wrongPin = caConfig();
-  wrongPin.issuer!.ecdsa.pkcs11 = { ...wrongPin.issuer!.ecdsa.pkcs11!, pinEnv: 'COBBLE_TEST_WRONG_PIN' };
+  wrongPin.issuers![0]!.pkcs11 = { ...wrongPin.issuers![0]!.pkcs11!, pinEnv: 'COBBLE_TEST_WRONG_PIN' };
   await assert.rejects(startOrClose({ ...wrongPin, dataDir: join(dir, 'ca-data-refused') }), (err: unknown) => {
     assert.ok(err instanceof ConfigError, String(err));
-    assert.match(err.message, /issuer\.ecdsa\.pkcs11: .*wrong PIN/);
+    assert.match(err.message, /issuers\.0\.pkcs11: .*wrong PIN/);
     return true;
   });
 
   const unset = caConfig();
-  unset.issuer!.rsa.pkcs11 = { ...unset.issuer!.rsa.pkcs11!, pinEnv: 'COBBLE_TEST_UNSET_PIN' };
-  await assert.rejects(startOrClose({ ...unset, dataDir: join(dir, 'ca-data-refused') }), /issuer\.rsa: the environment variable COBBLE_TEST_UNSET_PIN .* is not set/);
+  unset.issuers![1]!.pkcs11 = { ...unset.issuers![1]!.pkcs11!, pinEnv: 'COBBLE_TEST_UNSET_PIN' };
+  await assert.rejects(startOrClose({ ...unset, dataDir: join(dir, 'ca-data-refused') }), /issuers\.1: the environment variable COBBLE_TEST_UNSET_PIN .* is not set/);
 
   const brokenChain = caConfig();
   // E1 alone does not lead to X1: the cross-certificate is missing.
-  brokenChain.issuer!.ecdsa.alternateChains = [{ certificates: [join(outputs, 'e1.cert.pem')], root: join(outputs, 'x1.cert.pem') }];
+  brokenChain.issuers![0]!.alternateChains = [{ certificates: [join(outputs, 'e1.cert.pem')], root: join(outputs, 'x1.cert.pem') }];
   await assert.rejects(startOrClose({ ...brokenChain, dataDir: join(dir, 'ca-data-refused') }), (err: unknown) => {
     assert.ok(err instanceof ConfigError, String(err));
-    assert.match(err.message, /issuer\.ecdsa\.alternateChains\.0: "C=US, O=Example CA, CN=E1" \(.*e1\.cert\.pem\) is not issued by .*CN=Example Root X1/);
+    assert.match(err.message, /issuers\.0\.alternateChains\.0: "C=US, O=Example CA, CN=E1" \(.*e1\.cert\.pem\) is not issued by .*CN=Example Root X1/);
     return true;
   });
 });
 
 test('startup refuses a key that is not the issuing certificate\'s, on the token or in a key file', async () => {
   const wrongLabel = caConfig();
-  wrongLabel.issuer!.ecdsa.pkcs11 = { ...wrongLabel.issuer!.ecdsa.pkcs11!, keyLabel: 'R3' };
+  wrongLabel.issuers![0]!.pkcs11 = { ...wrongLabel.issuers![0]!.pkcs11!, keyLabel: 'R3' };
   await assert.rejects(startOrClose({ ...wrongLabel, dataDir: join(dir, 'ca-data-refused') }),
-    /issuer\.ecdsa\.pkcs11: cannot use the key of "C=US, O=Example CA, CN=E1" .*: the key labelled "R3" on token "intermediate HSM" is not the key of the issuer certificate/);
+    /issuers\.0\.pkcs11: cannot use the key of "C=US, O=Example CA, CN=E1" .*: the key labelled "R3" on token "intermediate HSM" is not the key of the issuer certificate/);
 
   const missing = caConfig();
-  missing.issuer!.rsa.pkcs11 = { ...missing.issuer!.rsa.pkcs11!, keyLabel: 'R9' };
-  await assert.rejects(startOrClose({ ...missing, dataDir: join(dir, 'ca-data-refused') }), /issuer\.rsa\.pkcs11: cannot use the key of "C=US, O=Example CA, CN=R3" .*R9/);
+  missing.issuers![1]!.pkcs11 = { ...missing.issuers![1]!.pkcs11!, keyLabel: 'R9' };
+  await assert.rejects(startOrClose({ ...missing, dataDir: join(dir, 'ca-data-refused') }), /issuers\.1\.pkcs11: cannot use the key of "C=US, O=Example CA, CN=R3" .*R9/);
 
   const keyPath = join(dir, 'other.key.pem');
   writeFileSync(keyPath, generateEncryptedKey('ecdsa-p384', 'correct horse battery', 'test key').pem);
   process.env.COBBLE_TEST_KEY_PASSPHRASE = 'correct horse battery';
   const otherFile = caConfig();
-  otherFile.issuer!.ecdsa = { ...otherFile.issuer!.ecdsa, pkcs11: undefined, keyFile: { path: keyPath, passphraseEnv: 'COBBLE_TEST_KEY_PASSPHRASE' } };
+  otherFile.issuers![0]! = { ...otherFile.issuers![0]!, pkcs11: undefined, keyFile: { path: keyPath, passphraseEnv: 'COBBLE_TEST_KEY_PASSPHRASE' } };
   await assert.rejects(startOrClose({ ...otherFile, dataDir: join(dir, 'ca-data-refused') }), (err: unknown) => {
     assert.ok(err instanceof ConfigError, String(err));
-    assert.equal(err.keyPath, 'issuer.ecdsa.keyFile');
-    assert.match(err.message, /issuer\.ecdsa\.keyFile: cannot use the key of "C=US, O=Example CA, CN=E1" .*other\.key\.pem is not the expected key/);
+    assert.equal(err.keyPath, 'issuers.0.keyFile');
+    assert.match(err.message, /issuers\.0\.keyFile: cannot use the key of "C=US, O=Example CA, CN=E1" .*other\.key\.pem is not the expected key/);
     return true;
   });
 });
@@ -207,22 +214,22 @@ test('startup refuses a key that is not the issuing certificate\'s, on the token
 test('`cobble ca serve` reports a wrong PIN as the config file and key, without a stack, with and without workers', async () => {
   const file = join(dir, 'ca-wrong-pin.yaml');
   const config = caConfig({ dataDir: join(dir, 'ca-data-refused') });
-  config.issuer!.ecdsa.pkcs11 = { ...config.issuer!.ecdsa.pkcs11!, pinEnv: 'COBBLE_TEST_WRONG_PIN' };
+  config.issuers![0]!.pkcs11 = { ...config.issuers![0]!.pkcs11!, pinEnv: 'COBBLE_TEST_WRONG_PIN' };
   writeFileSync(file, JSON.stringify(config)); // JSON is YAML
   const cli = fileURLToPath(new URL('../../cli/bin/cobble.js', import.meta.url));
   for (const extra of [[], ['--workers', '2']]) {
     // A process of its own: its login attempt is not masked by this process's logged-in sessions.
     const result = await run(process.execPath, [cli, 'ca', 'serve', '--config', file, ...extra], { COBBLE_TEST_WRONG_PIN: '9999' }, 60_000);
     assert.equal(result.code, 1, result.output);
-    assert.match(result.output, new RegExp(`^cobble ca: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: issuer\\.ecdsa\\.pkcs11: .*wrong PIN`, 'm'));
+    assert.match(result.output, new RegExp(`^cobble ca: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: issuers\\.0\\.pkcs11: .*wrong PIN`, 'm'));
     assert.doesNotMatch(result.output, /\n\s+at /, 'no stack trace');
   }
 });
 
 test('the CA starts on the token', async () => {
   ca = await startCa(caConfig());
-  assert.match(ca.rootsPem.ecdsa, /BEGIN CERTIFICATE/);
-  assert.equal(new X509Certificate(ca.rootsPem.ecdsa).subject, new X509Certificate(await pem('x1.cert.pem')).subject, 'the default chain of E1 leads to X1');
+  assert.match(ca.rootsPem.e1!, /BEGIN CERTIFICATE/);
+  assert.equal(new X509Certificate(ca.rootsPem.e1!).subject, new X509Certificate(await pem('x1.cert.pem')).subject, 'the default chain of E1 leads to X1');
 });
 
 test('certbot on E1 (HSM): default chain leaf → E1 → X2-cross verifies to X1; --preferred-chain picks leaf → E1 for X2', async () => {

@@ -2,21 +2,21 @@
 // expires before the leaf would, whether from the default validity or a requested notBefore/notAfter.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, webcrypto } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import type { JWK } from 'jose';
 import { AcmeProblem } from '../src/index.js';
 import type { Account, Order } from '../src/core/index.js';
 import type { Hierarchy, IssuerChain } from '../src/issuer/index.js';
-import { RegistrationAuthority } from '../src/ra/index.js';
-import { StorageAuthority } from '../src/sa/index.js';
+import type { RegistrationAuthority } from '../src/ra/index.js';
 import { makeCsr } from './support/acme.js';
+import { startTestRa, type TestRa } from './support/ra.js';
 
 const DAY = 86_400_000;
-let sa: StorageAuthority;
+let t: TestRa;
 let ra: RegistrationAuthority;
 let account: Account;
+const accountUri = 'https://127.0.0.1/acme/acct/test-account';
 
 /** A self-signed P-384 CA certificate valid for `days` from now, standing in for the issuing intermediate. */
 async function shortLivedIssuer(name: 'ecdsa' | 'rsa', days: number): Promise<IssuerChain> {
@@ -27,7 +27,11 @@ async function shortLivedIssuer(name: 'ecdsa' | 'rsa', days: number): Promise<Is
     notAfter: new Date(Date.now() + days * DAY),
     keys: keys as never,
     signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' },
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as never)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as never),
+    ],
   });
   const signer = {
     keyAlgorithm: 'ecdsa-p384',
@@ -38,39 +42,28 @@ async function shortLivedIssuer(name: 'ecdsa' | 'rsa', days: number): Promise<Is
       throw new Error('stand-in issuer: asked to sign');
     },
   } as unknown as IssuerChain['signer'];
-  return { name, intermediate: { cert, pem: cert.toString('pem') }, signer, root: cert, chainsPem: [cert.toString('pem')] };
+  return { name, keyTypes: [name], active: true, intermediate: { cert, pem: cert.toString('pem') }, signer, root: cert, chainsPem: [cert.toString('pem')] };
 }
 
 before(async () => {
-  sa = await StorageAuthority.openSqlite(':memory:');
-  const hierarchy = { ecdsa: await shortLivedIssuer('ecdsa', 30), rsa: await shortLivedIssuer('rsa', 30) } as unknown as Hierarchy;
-  ra = new RegistrationAuthority(sa, { validate: async () => ({ ok: true, records: [] }) }, hierarchy, {
-    orderLifetimeMs: 7 * DAY,
-    authorizationLifetimeMs: 7 * DAY,
-    validityDays: 90,
-    maxNames: 100,
-    challengeWaitMs: 5_000,
-    urlBase: () => 'http://127.0.0.1:1',
-  });
-  const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as JWK;
-  account = { id: 'issuer-expiry-account', thumbprint: 'issuer-expiry-thumbprint', jwk, status: 'valid', contact: [], termsAgreed: true, createdAt: Date.now() } as Account;
-  assert.equal(await sa.createAccount(account), 'created');
+  const hierarchy = { issuers: [await shortLivedIssuer('ecdsa', 30), await shortLivedIssuer('rsa', 30)] } as unknown as Hierarchy;
+  t = await startTestRa({ hierarchy });
+  ({ ra, account } = t);
 });
 
 after(async () => {
-  await ra?.close();
-  await sa?.close();
+  await t?.close();
 });
 
 /** An order for `name`, validated (the stand-in VA accepts everything) and therefore ready. */
 async function readyOrder(name: string, validity: { notBefore?: string; notAfter?: string } = {}): Promise<Order> {
-  const order = await ra.newOrder(account, { identifiers: [{ type: 'dns', value: name }], ...validity });
+  const order = await ra.orders.create(account, { identifiers: [{ type: 'dns', value: name }], ...validity });
   for (const authzId of order.authzIds) {
-    const authz = (await ra.getAuthorization(authzId))!;
+    const authz = await ra.authorizations.get(account, authzId);
     const http01 = authz.challenges.find((c) => c.type === 'http-01')!;
-    assert.equal((await ra.respondToChallenge(account, authz, http01.id)).status, 'valid');
+    assert.equal((await ra.authorizations.respond(account, accountUri, authzId, http01.id)).status, 'valid');
   }
-  const ready = (await ra.getOrder(order.id))!;
+  const ready = await ra.orders.get(account, order.id);
   assert.equal(ready.status, 'ready');
   return ready;
 }
@@ -78,20 +71,20 @@ async function readyOrder(name: string, validity: { notBefore?: string; notAfter
 test('default validity past the intermediate: serverInternal naming the issuer, order still ready, nothing signed', async () => {
   const order = await readyOrder('default.example.com');
   const { csrDer } = await makeCsr(['default.example.com']);
-  await assert.rejects(ra.finalizeOrder(account, order, csrDer.toString('base64url')), (err: unknown) => {
+  await assert.rejects(ra.finalizer.finalize(account, accountUri, order.id, csrDer.toString('base64url')), (err: unknown) => {
     assert.ok(err instanceof AcmeProblem, String(err));
     assert.match(err.type, /:serverInternal$/);
     assert.match(err.message, /ecdsa issuing certificate expires .*successor/);
     return true;
   });
-  assert.equal((await ra.getOrder(order.id))!.status, 'ready');
+  assert.equal((await ra.orders.get(account, order.id)).status, 'ready');
 });
 
 test('a requested notAfter past the intermediate: malformed, asking for an earlier notAfter', async () => {
   const notAfter = new Date(Date.now() + 60 * DAY).toISOString();
   const order = await readyOrder('requested.example.com', { notAfter });
   const { csrDer } = await makeCsr(['requested.example.com']);
-  await assert.rejects(ra.finalizeOrder(account, order, csrDer.toString('base64url')), (err: unknown) => {
+  await assert.rejects(ra.finalizer.finalize(account, accountUri, order.id, csrDer.toString('base64url')), (err: unknown) => {
     assert.ok(err instanceof AcmeProblem, String(err));
     assert.match(err.type, /:malformed$/);
     assert.match(err.message, /requested validity ends after the ecdsa issuing certificate expires .*earlier notAfter/);
@@ -104,5 +97,5 @@ test('a requested notAfter inside the intermediate\'s lifetime passes the check 
   const order = await readyOrder('inside.example.com', { notAfter });
   const { csrDer } = await makeCsr(['inside.example.com']);
   // The stand-in signer refuses to sign, which proves the expiry check let the request through to issuance.
-  await assert.rejects(ra.finalizeOrder(account, order, csrDer.toString('base64url')), /stand-in issuer: asked to sign/);
+  await assert.rejects(ra.finalizer.finalize(account, accountUri, order.id, csrDer.toString('base64url')), /stand-in issuer: asked to sign/);
 });

@@ -1,4 +1,4 @@
-// The optional `issuer` section: production issuing intermediates whose keys live on a PKCS#11 token (or, for
+// The optional `issuers` section: production issuing intermediates whose keys live on a PKCS#11 token (or, for
 // development, in an encrypted key file), with the chains served to subscribers. Without it the CA creates and uses
 // its development hierarchy. Paths are resolved against the current directory, as dataDir is.
 import { z } from 'zod';
@@ -49,8 +49,16 @@ const chainSchema = z.strictObject({
   root: path,
 });
 
-const issuingKeySchema = (what: string) => z
+const issuingKeySchema = z
   .strictObject({
+    /** Names the issuer in URLs (AIA, CRL) and in the database: keep it stable for as long as its leaves are valid. */
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'expected a short name of lower-case letters, digits and hyphens, e.g. "e1" or "r3"'),
+    /** The subscriber key types it signs leaves for. */
+    keyTypes: z.array(z.enum(['ecdsa', 'rsa'])).min(1),
+    /** Retired issuers (false) sign nothing new but still serve their chains and CRLs for the leaves they signed. */
+    active: z.boolean().default(true),
+    /** Profiles it may sign; all when omitted. */
+    profiles: z.array(z.string().min(1)).min(1).optional(),
     /** The issuing intermediate's certificate (PEM). The key must be its key: checked with a test signature. */
     certificate: path,
     pkcs11: pkcs11Schema.optional(),
@@ -59,20 +67,28 @@ const issuingKeySchema = (what: string) => z
     defaultChain: chainSchema,
     /** Served at the certificate URL's `Link: rel="alternate"` URLs, in this order. */
     alternateChains: z.array(chainSchema).default([]),
-  }, {
-    error: (issue) => issue.code === 'invalid_type'
-      ? `expected the issuer for ${what} subscriber keys: a mapping with certificate, pkcs11 (or keyFile) and defaultChain`
-      : undefined,
   })
   .superRefine((v, ctx) => exactlyOne(v, ['pkcs11', 'keyFile'], ctx, 'where the issuing key is'));
 
-export const issuerConfigSchema = z.strictObject({
-  /** Signs leaves for ECDSA subscriber keys (in the 2020 hierarchy: E1). */
-  ecdsa: issuingKeySchema('ECDSA'),
-  /** Signs leaves for RSA subscriber keys (R3). May name the same intermediate as ecdsa. */
-  rsa: issuingKeySchema('RSA'),
-});
+/**
+ * Issuers as a list, so one can be added or retired by configuration (the first active issuer for a key type and
+ * profile signs). Every subscriber key type the CA accepts needs an active issuer.
+ */
+export const issuersConfigSchema = z
+  .array(issuingKeySchema)
+  .min(1, 'expected at least one issuer')
+  .superRefine((issuers, ctx) => {
+    const seen = new Set<string>();
+    issuers.forEach((issuer, index) => {
+      if (seen.has(issuer.name)) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `the issuer name "${issuer.name}" is used twice; names must be unique` });
+      seen.add(issuer.name);
+    });
+    for (const keyType of ['ecdsa', 'rsa'] as const) {
+      if (!issuers.some((i) => i.active && i.keyTypes.includes(keyType))) {
+        ctx.addIssue({ code: 'custom', path: [], message: `no active issuer signs ${keyType === 'rsa' ? 'RSA' : 'ECDSA'} subscriber keys; add "${keyType}" to the keyTypes of an active issuer` });
+      }
+    }
+  });
 
-export type IssuerConfig = z.infer<typeof issuerConfigSchema>;
-export type IssuingKeyConfig = z.infer<ReturnType<typeof issuingKeySchema>>;
+export type IssuingKeyConfig = z.infer<typeof issuingKeySchema>;
 export type ChainConfig = z.infer<typeof chainSchema>;

@@ -2,13 +2,13 @@
 // perspectives it asks) and the configuration file of a remote perspective (`cobble ca va-remote --config FILE`).
 // Both are strict zod schemas with the same error style as the CA's own config: the file, the key, the expectation.
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { CorroboratingValidator, type CorroborationOptions } from '../va/corroborate.js';
 import { ValidationAuthority } from '../va/index.js';
 import { RemotePerspective, serveRemotePerspective, type PerspectiveTls, type RemotePerspectiveServer } from '../va/remote.js';
 import type { Validator } from '../va/types.js';
 import { ConfigError } from './errors.js';
+import { parseConfigSection, readYamlFile } from './load.js';
 
 const port = z.number().int().min(0).max(65535);
 const hostPort = z
@@ -85,65 +85,9 @@ export const vaRemoteConfigSchema = z.strictObject({
 
 export type VaRemoteConfig = z.infer<typeof vaRemoteConfigSchema>;
 
-function unwrap(schema: unknown): any {
-  let current: any = schema;
-  while (current?._zod?.def?.innerType) current = current._zod.def.innerType;
-  return current;
-}
-
-/** The keys allowed at a path of `schema`, so an unknown-key error can say what would have been accepted. */
-function allowedKeysAt(schema: z.ZodType, path: PropertyKey[]): string[] {
-  let current = unwrap(schema);
-  for (const segment of path) {
-    if (typeof segment === 'number') {
-      current = unwrap(current?._zod?.def?.element);
-      continue;
-    }
-    const shape = current?._zod?.def?.shape;
-    if (!shape || !(String(segment) in shape)) return [];
-    current = unwrap(shape[String(segment)]);
-  }
-  const shape = current?._zod?.def?.shape;
-  return shape ? Object.keys(shape) : [];
-}
-
-/**
- * Validates parsed input against one of the schemas above; errors name `source`, the full key path (under `prefix`,
- * e.g. "va.perspectives" when the section is embedded in the CA's file) and what was expected.
- */
-export function parseConfigSection<T extends z.ZodType>(schema: T, input: unknown, source: string, prefix: string[] = []): z.infer<T> {
-  const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const keyName = (path: PropertyKey[]) => ([...prefix, ...path].length ? [...prefix, ...path].map(String).join('.') : '(top level)');
-  const messages: string[] = [];
-  let firstKey: string | undefined;
-  for (const issue of result.error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        const full = keyName([...issue.path, key]);
-        firstKey ??= full;
-        messages.push(`${source}: unknown key "${full}"; expected one of: ${allowedKeysAt(schema, issue.path).join(', ')}`);
-      }
-    } else {
-      const full = keyName(issue.path);
-      firstKey ??= full;
-      messages.push(`${source}: key "${full}": ${issue.message}`);
-    }
-  }
-  throw new ConfigError(messages.join('\n'), source, firstKey);
-}
-
 /** Reads and validates a remote perspective's YAML configuration file. */
 export async function loadVaRemoteConfigFile(path: string): Promise<VaRemoteConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${path}: cannot read the configuration file (${(err as Error).message})`, path);
-  }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length) throw new ConfigError(`${path}: not valid YAML: ${doc.errors[0]!.message}`, path);
-  return parseConfigSection(vaRemoteConfigSchema, doc.toJS() ?? {}, path);
+  return parseConfigSection(vaRemoteConfigSchema, await readYamlFile(path), path);
 }
 
 async function readPem(path: string, key: string, source: string): Promise<string> {

@@ -58,6 +58,8 @@ export interface Authorization {
   status: AuthorizationStatus;
   expires: number;
   token: string;
+  /** The profile of the order that created it; only orders of the same profile reuse it. */
+  profile: string;
   challenges: Challenge[];
 }
 
@@ -73,6 +75,7 @@ export interface Order {
   error?: ErrorJson;
   certificateId?: string;
   createdAt: number;
+  profile: string;
 }
 
 export interface CertificateRecord {
@@ -83,6 +86,7 @@ export interface CertificateRecord {
   /** PEM of the leaf only; the chain is appended when served. */
   pem: string;
   issuerName: string;
+  profile: string;
   notBefore: number;
   notAfter: number;
   revokedAt?: number;

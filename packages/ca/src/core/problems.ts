@@ -19,6 +19,7 @@ export const problemStatus = {
   externalAccountRequired: 400,
   incorrectResponse: 403,
   invalidContact: 400,
+  invalidProfile: 400,
   malformed: 400,
   orderNotReady: 403,
   rateLimited: 429,
@@ -32,6 +33,12 @@ export const problemStatus = {
 } as const;
 
 export type ProblemKind = keyof typeof problemStatus;
+
+/** The HTTP status for a full `urn:ietf:params:acme:error:*` type (a problem handed over as a document, e.g. by the VA). */
+export function problemStatusOfType(type: string): number {
+  const kind = type.startsWith(ACME_ERROR) ? type.slice(ACME_ERROR.length) : '';
+  return kind in problemStatus ? problemStatus[kind as ProblemKind] : 500;
+}
 
 export interface ProblemDocument {
   type: string;

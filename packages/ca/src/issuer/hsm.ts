@@ -8,8 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { certificateParts, fromPemAll, openSigner, toPem, type OpenedSigner, type Signer, type SignerConfig } from '@cobble/pki';
-import { ConfigError, type ChainConfig, type IssuerConfig, type IssuingKeyConfig } from '../config/index.js';
-import type { Hierarchy, IssuerChain, IssuerName } from './index.js';
+import { ConfigError, type ChainConfig, type IssuingKeyConfig } from '../config/index.js';
+import { formatDuration } from '../config/duration.js';
+import type { Hierarchy, IssuerChain } from './index.js';
 
 export interface ConfiguredHierarchy {
   hierarchy: Hierarchy;
@@ -85,9 +86,8 @@ function signerConfig(config: IssuingKeyConfig, key: string): Omit<SignerConfig,
   return { keyFile: { path: resolve(f.path), passphrase } };
 }
 
-async function loadIssuer(name: IssuerName, config: IssuingKeyConfig, validityDays: number, opened: OpenedSigner[]): Promise<IssuerChain> {
-  const key = `issuer.${name}`;
-  const now = Date.now();
+async function loadIssuer(index: number, config: IssuingKeyConfig, leafLifetimeMs: number, now: number, opened: OpenedSigner[]): Promise<IssuerChain> {
+  const key = `issuers.${index}`;
   const certificates = await readCertificates(config.certificate, `${key}.certificate`);
   if (certificates.length !== 1) {
     throw new ConfigError(`${key}.certificate: ${certificates[0]!.file} holds ${certificates.length} certificates; expected only the issuing intermediate`, certificates[0]!.file, `${key}.certificate`);
@@ -96,10 +96,9 @@ async function loadIssuer(name: IssuerName, config: IssuingKeyConfig, validityDa
   if (!issuing.node.ca) {
     throw new ConfigError(`${key}.certificate: ${describe(issuing)} is not a CA certificate`, issuing.file, `${key}.certificate`);
   }
-  const leafLifetimeMs = validityDays * 86_400_000;
-  if (Date.parse(issuing.node.validTo) < now + leafLifetimeMs) {
+  if (config.active && Date.parse(issuing.node.validTo) < now + leafLifetimeMs) {
     throw new ConfigError(
-      `${key}.certificate: ${describe(issuing)} expires ${issuing.node.validTo}, before a leaf issued now would (issuance.validityDays = ${validityDays}); configure its successor or lower issuance.validityDays`,
+      `${key}.certificate: ${describe(issuing)} expires ${issuing.node.validTo}, before a leaf issued now would (the longest profile validity is ${formatDuration(leafLifetimeMs)}); configure its successor, retire it (active: false) or shorten the profiles' validity`,
       issuing.file,
       `${key}.certificate`,
     );
@@ -139,7 +138,10 @@ async function loadIssuer(name: IssuerName, config: IssuingKeyConfig, validityDa
     throw new ConfigError(`${where}: cannot use the key of ${describe(issuing)}: ${(err as Error).message}`, config.keyFile ? resolve(config.keyFile.path) : undefined, where);
   }
   return {
-    name,
+    name: config.name,
+    keyTypes: config.keyTypes,
+    active: config.active,
+    profiles: config.profiles,
     intermediate: { cert: new x509.X509Certificate(issuing.der), pem: toPem(issuing.der, 'CERTIFICATE') },
     signer,
     root: new x509.X509Certificate(defaultRoot!.der),
@@ -151,16 +153,13 @@ async function loadIssuer(name: IssuerName, config: IssuingKeyConfig, validityDa
  * The development hierarchy with its issuing chains replaced by the configured ones. The development hierarchy
  * still provides the ACME server's own TLS certificate, which is unrelated to the issuing hierarchy.
  */
-export async function configuredHierarchy(development: Hierarchy, config: IssuerConfig, validityDays: number): Promise<ConfiguredHierarchy> {
+export async function configuredHierarchy(development: Hierarchy, issuers: IssuingKeyConfig[], leafLifetimeMs: number, now: number): Promise<ConfiguredHierarchy> {
   const opened: OpenedSigner[] = [];
   const close = () => opened.splice(0).forEach((o) => o.close());
   try {
-    const ecdsa = await loadIssuer('ecdsa', config.ecdsa, validityDays, opened);
-    const rsa = await loadIssuer('rsa', config.rsa, validityDays, opened);
-    return {
-      hierarchy: { ...development, ecdsa, rsa, rootsPem: { ecdsa: toPem(new Uint8Array(ecdsa.root.rawData), 'CERTIFICATE'), rsa: toPem(new Uint8Array(rsa.root.rawData), 'CERTIFICATE') } },
-      close,
-    };
+    const loaded: IssuerChain[] = [];
+    for (const [index, config] of issuers.entries()) loaded.push(await loadIssuer(index, config, leafLifetimeMs, now, opened));
+    return { hierarchy: { ...development, issuers: loaded }, close };
   } catch (err) {
     close();
     throw err;

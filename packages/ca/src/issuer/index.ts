@@ -1,8 +1,8 @@
-// Issuer: the development hierarchy (created at first start, reused afterwards), BR-profile leaf issuance and the
-// ACME server's own TLS certificate. Signing goes through WebCrypto via @peculiar/x509.
+// Issuer: the issuers as a list (configured, or the development hierarchy created at first start and reused
+// afterwards), leaf issuance through @cobble/pki's lint-then-sign, and the ACME server's own TLS certificate.
 // @peculiar/x509 resolves its ASN.1 helpers through tsyringe, which needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
-import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as nodeSign, webcrypto, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -15,8 +15,8 @@ type EcdsaParams = webcrypto.EcdsaParams;
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { fromPem, toPem, type KeyAlgorithm, type SignatureAlgorithm, type Signer } from '@cobble/pki';
-import { leafIssuer, type LeafIssuer } from './leaf.js';
+import { fromPem, issueTbs, leafEncoder, newSerialNumber, serialHex, toPem, type KeyAlgorithm, type LeafEncoder, type LeafFields, type SignatureAlgorithm, type Signer } from '@cobble/pki';
+import { systemClock, type Clock } from '../core/clock.js';
 export { configuredHierarchy, type ConfiguredHierarchy } from './hsm.js';
 
 x509.cryptoProvider.set(webcrypto as never);
@@ -26,7 +26,8 @@ const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const DOMAIN_VALIDATED = '2.23.140.1.2.1';
 const HIERARCHY_VERSION = 1;
 
-export type IssuerName = 'ecdsa' | 'rsa';
+/** Subscriber key types, which decide the issuer (as LE's E- and R-series intermediates). */
+export type SubscriberKeyType = 'ecdsa' | 'rsa';
 
 interface KeyAlgorithms {
   generate: EcKeyGenParams | RsaHashedKeyGenParams;
@@ -69,7 +70,14 @@ const SIGNATURE_ALGORITHM: Record<AlgorithmName, SignatureAlgorithm> = {
 };
 
 export interface IssuerChain {
-  name: IssuerName;
+  /** Stable short name, in URLs and the database. */
+  name: string;
+  /** Subscriber key types it signs leaves for. */
+  keyTypes: SubscriberKeyType[];
+  /** False for a retired issuer: it signs nothing new but still serves its chains and CRLs. */
+  active: boolean;
+  /** Profiles it may sign; all when undefined. */
+  profiles?: string[];
   /** The issuing certificate (named in leaves' AKI and AIA). */
   intermediate: { cert: x509.X509Certificate; pem: string };
   /** Signs leaves and CRLs with the issuing key (a file key here; a PKCS#11 token for configured issuers). */
@@ -110,11 +118,9 @@ async function importPrivateKey(pem: string, algorithm: AlgorithmName): Promise<
   return subtle.importKey('pkcs8', fromPem(pem, 'PRIVATE KEY', 'the stored issuing key'), ALGORITHMS[algorithm].import, false, ['sign']);
 }
 
-/** Positive serial: one random prefix byte in 0x01–0x7f, then 136 CSPRNG bits (as Boulder does). */
+/** The one serial generator (pki's): a prefix byte, then 136 CSPRNG bits, as Boulder's; lower-case hex. */
 export function newSerial(): string {
-  const bytes = randomBytes(18);
-  bytes[0] = (bytes[0]! % 0x7f) + 1;
-  return bytes.toString('hex');
+  return serialHex(newSerialNumber({ randomLength: 17 }));
 }
 
 async function caCertificate(params: {
@@ -123,8 +129,9 @@ async function caCertificate(params: {
   issuer?: SigningCa;
   algorithm: AlgorithmName;
   years: number;
+  clock: Clock;
 }): Promise<x509.X509Certificate> {
-  const notBefore = new Date(Date.now() - 60_000);
+  const notBefore = new Date(Math.floor((params.clock.now() - 60_000) / 1000) * 1000);
   const notAfter = new Date(notBefore.getTime() + params.years * 365 * 86_400_000);
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(true, params.issuer ? 0 : undefined, true),
@@ -178,9 +185,9 @@ async function toSigningCa(stored: StoredCa): Promise<SigningCa> {
   };
 }
 
-async function createCa(subject: string, algorithm: AlgorithmName, issuer: SigningCa | undefined, years: number): Promise<{ stored: StoredCa; ca: SigningCa; keys: CryptoKeyPair }> {
+async function createCa(subject: string, algorithm: AlgorithmName, issuer: SigningCa | undefined, years: number, clock: Clock): Promise<{ stored: StoredCa; ca: SigningCa; keys: CryptoKeyPair }> {
   const keys = await generateKeys(algorithm);
-  const cert = await caCertificate({ subject, keys, issuer, algorithm, years });
+  const cert = await caCertificate({ subject, keys, issuer, algorithm, years, clock });
   const keyPem = toPem(new Uint8Array(await subtle.exportKey('pkcs8', keys.privateKey)), 'PRIVATE KEY');
   const stored = { certPem: cert.toString('pem') + '\n', keyPem, algorithm };
   return { stored, ca: { cert, pem: stored.certPem, key: keys.privateKey, algorithm }, keys };
@@ -197,12 +204,11 @@ interface HierarchyFile {
 }
 
 export interface Hierarchy {
-  ecdsa: IssuerChain;
-  rsa: IssuerChain;
+  /** In configuration order: the first active issuer that fits a leaf signs it. */
+  issuers: IssuerChain[];
   serverTlsRoot: SigningCa;
   /** PEM file of the server-TLS root, which clients must trust for the ACME server's HTTPS. */
   trustBundlePath: string;
-  rootsPem: { ecdsa: string; rsa: string };
   directory: string;
 }
 
@@ -212,7 +218,7 @@ const ORG = 'C=XX, O=cobble development';
  * Loads the development hierarchy from `dataDir/issuer`, creating it on first start. The file is written once,
  * atomically (temp file + rename), so a crash during creation never leaves half a hierarchy.
  */
-export async function loadOrCreateHierarchy(dataDir: string): Promise<Hierarchy> {
+export async function loadOrCreateHierarchy(dataDir: string, clock: Clock = systemClock): Promise<Hierarchy> {
   const directory = join(dataDir, 'issuer');
   await mkdir(directory, { recursive: true, mode: 0o700 });
   const file = join(directory, 'hierarchy.json');
@@ -224,10 +230,10 @@ export async function loadOrCreateHierarchy(dataDir: string): Promise<Hierarchy>
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   if (!stored) {
-    const ecdsaRoot = await createCa(`${ORG}, CN=cobble Dev ECDSA Root E1`, 'ecdsa-p384', undefined, 20);
-    const rsaRoot = await createCa(`${ORG}, CN=cobble Dev RSA Root R1`, 'rsa-2048', undefined, 20);
-    const ecdsaIntermediate = await createCa(`${ORG}, CN=cobble Dev ECDSA Issuing E2`, 'ecdsa-p384', ecdsaRoot.ca, 5);
-    const rsaIntermediate = await createCa(`${ORG}, CN=cobble Dev RSA Issuing R2`, 'rsa-2048', rsaRoot.ca, 5);
+    const ecdsaRoot = await createCa(`${ORG}, CN=cobble Dev ECDSA Root E1`, 'ecdsa-p384', undefined, 20, clock);
+    const rsaRoot = await createCa(`${ORG}, CN=cobble Dev RSA Root R1`, 'rsa-2048', undefined, 20, clock);
+    const ecdsaIntermediate = await createCa(`${ORG}, CN=cobble Dev ECDSA Issuing E2`, 'ecdsa-p384', ecdsaRoot.ca, 5, clock);
+    const rsaIntermediate = await createCa(`${ORG}, CN=cobble Dev RSA Issuing R2`, 'rsa-2048', rsaRoot.ca, 5, clock);
     // Same subject and key as the ECDSA intermediate, signed by the RSA root: the alternate chain (as LE's E-series
     // intermediates chain to ISRG Root X1).
     const cross = await caCertificate({
@@ -236,8 +242,9 @@ export async function loadOrCreateHierarchy(dataDir: string): Promise<Hierarchy>
       issuer: rsaRoot.ca,
       algorithm: 'ecdsa-p384',
       years: 5,
+      clock,
     });
-    const serverTlsRoot = await createCa(`${ORG}, CN=cobble Dev Server TLS Root`, 'ecdsa-p256', undefined, 20);
+    const serverTlsRoot = await createCa(`${ORG}, CN=cobble Dev Server TLS Root`, 'ecdsa-p256', undefined, 20, clock);
     stored = {
       version: HIERARCHY_VERSION,
       ecdsaRoot: ecdsaRoot.stored,
@@ -255,25 +262,28 @@ export async function loadOrCreateHierarchy(dataDir: string): Promise<Hierarchy>
   await writeFile(trustBundlePath, stored.serverTlsRoot.certPem);
   await writeFile(join(directory, 'root-ecdsa.pem'), stored.ecdsaRoot.certPem);
   await writeFile(join(directory, 'root-rsa.pem'), stored.rsaRoot.certPem);
-  const issuing = async (name: IssuerName, ca: StoredCa, root: StoredCa, alternates: string[]): Promise<IssuerChain> => ({
+  const issuing = async (name: SubscriberKeyType, ca: StoredCa, root: StoredCa, alternates: string[]): Promise<IssuerChain> => ({
     name,
+    keyTypes: [name],
+    active: true,
     intermediate: { cert: new x509.X509Certificate(ca.certPem), pem: ca.certPem },
     signer: new ThreadPoolSigner(createPrivateKey(ca.keyPem), ca.algorithm, `file:${file}#${name}`),
     root: new x509.X509Certificate(root.certPem),
     chainsPem: [ca.certPem, ...alternates],
   });
   return {
-    ecdsa: await issuing('ecdsa', stored.ecdsaIntermediate, stored.ecdsaRoot, [stored.ecdsaCrossPem]),
-    rsa: await issuing('rsa', stored.rsaIntermediate, stored.rsaRoot, []),
+    issuers: [
+      await issuing('ecdsa', stored.ecdsaIntermediate, stored.ecdsaRoot, [stored.ecdsaCrossPem]),
+      await issuing('rsa', stored.rsaIntermediate, stored.rsaRoot, []),
+    ],
     serverTlsRoot: await toSigningCa(stored.serverTlsRoot),
     trustBundlePath,
-    rootsPem: { ecdsa: stored.ecdsaRoot.certPem, rsa: stored.rsaRoot.certPem },
     directory,
   };
 }
 
 /** A fresh TLS certificate for the ACME server itself (loopback names), signed by the server-TLS root. */
-export async function issueServerTlsCertificate(root: SigningCa, host: string): Promise<{ certPem: string; keyPem: string }> {
+export async function issueServerTlsCertificate(root: SigningCa, host: string, clock: Clock = systemClock): Promise<{ certPem: string; keyPem: string }> {
   const keys = await generateKeys('ecdsa-p256');
   const names: x509.JsonGeneralName[] = [
     { type: 'dns', value: 'localhost' },
@@ -285,7 +295,7 @@ export async function issueServerTlsCertificate(root: SigningCa, host: string): 
   } else if (host !== 'localhost') {
     names.push({ type: 'dns', value: host });
   }
-  const notBefore = new Date(Date.now() - 60_000);
+  const notBefore = new Date(clock.now() - 60_000);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: newSerial(),
     subject: 'CN=cobble ACME server',
@@ -309,51 +319,53 @@ export async function issueServerTlsCertificate(root: SigningCa, host: string): 
   };
 }
 
-export interface LeafRequest {
-  chain: IssuerChain;
-  serial: string;
-  /** Lower-case DNS names, in the order they should appear in the SAN. */
-  names: string[];
-  commonName?: string;
-  spkiDer: Uint8Array;
-  keyIsRsa: boolean;
-  notBefore: Date;
-  notAfter: Date;
-  aiaIssuerUrl: string;
-  crlUrl: string;
+/** The root PEM of each issuer's default chain, by issuer name (what a relying party trusts for its leaves). */
+export function rootsPemOf(hierarchy: Hierarchy): Record<string, string> {
+  return Object.fromEntries(hierarchy.issuers.map((i) => [i.name, toPem(new Uint8Array(i.root.rawData), 'CERTIFICATE')]));
 }
 
-const leafIssuers = new WeakMap<IssuerChain, Map<string, LeafIssuer>>();
+/** The first active issuer for a subscriber key type and profile; undefined when none is configured for them. */
+export function selectIssuer(hierarchy: Hierarchy, keyType: SubscriberKeyType, profile: string): IssuerChain | undefined {
+  return hierarchy.issuers.find((i) => i.active && i.keyTypes.includes(keyType) && (!i.profiles || i.profiles.includes(profile)));
+}
 
-/** Signs a subscriber certificate per the BR 7.1.2.7 profile (domain validated); returns its DER. */
-export function issueLeaf(request: LeafRequest): Promise<Buffer> {
-  const { chain } = request;
-  let byUrls = leafIssuers.get(chain);
-  if (!byUrls) leafIssuers.set(chain, (byUrls = new Map()));
-  const cacheKey = `${request.aiaIssuerUrl} ${request.crlUrl}`;
-  let issuer = byUrls.get(cacheKey);
-  if (!issuer) {
-    const ski = chain.intermediate.cert.getExtension(x509.SubjectKeyIdentifierExtension);
-    if (!ski) throw new Error(`issuer ${chain.name} has no subject key identifier`);
-    issuer = leafIssuer({
-      intermediateDer: new Uint8Array(chain.intermediate.cert.rawData),
-      intermediateKeyId: ski.keyId,
-      signer: chain.signer,
-      aiaIssuerUrl: request.aiaIssuerUrl,
-      crlUrl: request.crlUrl,
+// The issuer owns the paths of the plain-HTTP URLs it names in leaves (AIA caIssuers, CRL distribution point); the
+// server routes them by exact lookup of the same paths.
+export function issuerPaths(name: string): { aia: string; crl: string } {
+  return { aia: `/aia/${name}.der`, crl: `/crl/${name}.crl` };
+}
+
+const encoders = new WeakMap<IssuerChain, Map<string, LeafEncoder>>();
+
+function encoderFor(chain: IssuerChain, urlBase: string): LeafEncoder {
+  let byBase = encoders.get(chain);
+  if (!byBase) encoders.set(chain, (byBase = new Map()));
+  let encoder = byBase.get(urlBase);
+  if (!encoder) {
+    const paths = issuerPaths(chain.name);
+    encoder = leafEncoder({
+      issuerCertificate: new Uint8Array(chain.intermediate.cert.rawData),
+      signatureAlgorithm: chain.signer.signatureAlgorithm,
+      issuerUrl: urlBase + paths.aia,
+      crlUrl: urlBase + paths.crl,
     });
-    byUrls.set(cacheKey, issuer);
+    byBase.set(urlBase, encoder);
   }
-  return issuer.issue({
-    serial: Buffer.from(request.serial, 'hex'),
-    names: request.names,
-    commonName: request.commonName,
-    spkiDer: request.spkiDer,
-    keyIsRsa: request.keyIsRsa,
-    notBefore: request.notBefore,
-    notAfter: request.notAfter,
-  });
+  return encoder;
 }
 
+const issuerDers = new WeakMap<IssuerChain, Uint8Array>();
+
+/**
+ * Signs a subscriber certificate through @cobble/pki's lint-then-sign: the TBS is encoded once, a throwaway-key copy
+ * of exactly those bytes is linted, and only then does the issuer's key sign them. Throws LintFailure before any real
+ * signature when a lint fails. Returns the DER.
+ */
+export async function issueLeaf(chain: IssuerChain, urlBase: string, fields: LeafFields): Promise<Uint8Array> {
+  let issuerDer = issuerDers.get(chain);
+  if (!issuerDer) issuerDers.set(chain, (issuerDer = new Uint8Array(chain.intermediate.cert.rawData)));
+  const tbs = encoderFor(chain, urlBase).encodeTbs(fields);
+  return (await issueTbs(tbs, chain.signer, { kind: 'leaf', issuerCertificate: issuerDer, afterSigning: 'signature' }, `leaf for ${fields.dnsNames.concat(fields.ipAddresses ?? []).join(', ')}`)).der;
+}
 
 export { x509 };

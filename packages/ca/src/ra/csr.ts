@@ -32,6 +32,8 @@ export interface ParsedCsr {
   signature: Buffer;
   commonNames: string[];
   dnsNames: string[];
+  /** iPAddress SANs (RFC 8738), as canonical text (RFC 5952 for IPv6). */
+  ipAddresses: string[];
 }
 
 class DerError extends Error {}
@@ -152,8 +154,15 @@ function readNames(der: Der, subject: Element): string[] {
   return commonNames;
 }
 
-function readDnsNames(der: Der, attributes: Element): string[] {
+/** RFC 5952 text for 16 octets: the WHATWG URL parser writes exactly that form. */
+function ipv6Text(octets: Buffer): string {
+  const groups = (octets.toString('hex').match(/.{4}/g) ?? []).join(':');
+  return new URL(`http://[${groups}]/`).hostname.slice(1, -1);
+}
+
+function readSanNames(der: Der, attributes: Element): { dnsNames: string[]; ipAddresses: string[] } {
   const dnsNames: string[] = [];
+  const ipAddresses: string[] = [];
   for (const attribute of der.children(attributes, 0x30)) {
     const [type, values, extra] = der.children(attribute);
     if (values === undefined || extra !== undefined) throw new DerError('malformed Attribute');
@@ -170,24 +179,25 @@ function readDnsNames(der: Der, attributes: Element): string[] {
         const names = der.expect(der.element(value.valueStart, value.end), 0x30);
         if (names.end !== value.end) throw new DerError('trailing data in subjectAltName');
         for (const name of der.children(names)) {
+          const value = der.value(name);
+          if (name.tag === 0x87 && (value.length === 4 || value.length === 16)) {
+            ipAddresses.push(value.length === 4 ? [...value].join('.') : ipv6Text(value));
+            continue;
+          }
           if (name.tag !== 0x82) {
             const kind = GENERAL_NAME_KINDS[name.tag & 0x1f] ?? `[${name.tag & 0x1f}]`;
-            throw new AcmeProblem('badCSR', `the CSR asks for a ${kind} name${describeName(der, name)}; only DNS names are issued`);
+            throw new AcmeProblem('badCSR', `the CSR asks for a ${kind} name${describeName(der, name)}; only DNS names and IP addresses are issued`);
           }
-          dnsNames.push(der.value(name).toString('latin1'));
+          dnsNames.push(value.toString('latin1'));
         }
       }
     }
   }
-  return dnsNames;
+  return { dnsNames, ipAddresses };
 }
 
 function describeName(der: Der, name: Element): string {
   const value = der.value(name);
-  if (name.tag === 0x87 && (value.length === 4 || value.length === 16)) {
-    const text = value.length === 4 ? [...value].join('.') : (value.toString('hex').match(/.{4}/g) ?? []).join(':');
-    return ` (${text})`;
-  }
   if (name.tag === 0x81 || name.tag === 0x86) return ` (${value.toString('latin1')})`;
   return '';
 }
@@ -217,7 +227,7 @@ export function parseCsr(bytes: Buffer): ParsedCsr {
       signature: bits.subarray(1),
       commonNames: readNames(der, der.expect(subject, 0x30)),
       // RFC 2986 makes the attributes field mandatory, but an empty one is sometimes left out; both mean no SANs.
-      dnsNames: attributes === undefined ? [] : readDnsNames(der, der.expect(attributes, 0xa0)),
+      ...(attributes === undefined ? { dnsNames: [], ipAddresses: [] } : readSanNames(der, der.expect(attributes, 0xa0))),
     };
   } catch (err) {
     if (err instanceof AcmeProblem) throw err;

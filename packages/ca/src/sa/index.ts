@@ -39,6 +39,17 @@ function isUniqueViolation(err: unknown): boolean {
 type AuthzRow = Database['authorizations'];
 type ChallengeRow = Database['challenges'];
 
+/** What finalize needs of each authorization of an order. */
+export interface FinalizeAuthorization {
+  id: string;
+  identifier: Identifier;
+  wildcard: boolean;
+  status: AuthorizationStatus;
+  expires: number;
+  validatedAt?: number;
+  validationMethod?: ChallengeType;
+}
+
 export interface NewAuthorization {
   authz: Omit<Authorization, 'challenges'>;
   challenges: Challenge[];
@@ -72,6 +83,7 @@ export class StorageAuthority {
   private readonly claimPendingChallenge;
   private readonly updateChallengeOutcome;
   private readonly updateAuthzOutcome;
+  private readonly validateAuthz;
   private readonly markProcessing;
   private readonly insertSerial;
   private readonly insertCertificate;
@@ -131,6 +143,13 @@ export class StorageAuthority {
     this.updateAuthzOutcome = prepared(db, (d, arg) =>
       d.updateTable('authorizations').set({ status: arg(1) }).where('id', '=', arg(0)).where('status', '=', 'pending'),
     );
+    this.validateAuthz = prepared(db, (d, arg) =>
+      d
+        .updateTable('authorizations')
+        .set({ status: 'valid', validated_at: arg(1), validation_method: arg(2), expires: arg(3) })
+        .where('id', '=', arg(0))
+        .where('status', '=', 'pending'),
+    );
     this.markProcessing = prepared(db, (d, arg) =>
       d.updateTable('orders').set({ began_processing: 1 }).where('id', '=', arg(0)).where('began_processing', '=', 0).where('certificate_id', 'is', null),
     );
@@ -149,6 +168,7 @@ export class StorageAuthority {
         not_after: arg(7),
         revoked_at: null,
         revoked_reason: null,
+        profile: arg(8),
       }),
     );
     this.setOrderCertificate = prepared(db, (d, arg) => d.updateTable('orders').set({ certificate_id: arg(1) }).where('id', '=', arg(0)));
@@ -165,6 +185,9 @@ export class StorageAuthority {
         expires: arg(6),
         token: arg(7),
         created_at: arg(8),
+        profile: arg(9),
+        validated_at: null,
+        validation_method: null,
       }),
     );
     this.insertChallenge = prepared(db, (d, arg) =>
@@ -182,6 +205,7 @@ export class StorageAuthority {
         began_processing: 0,
         certificate_id: null,
         created_at: arg(6),
+        profile: arg(7),
       }),
     );
     this.insertOrderAuthorization = prepared(db, (d, arg) =>
@@ -313,12 +337,15 @@ export class StorageAuthority {
 
   // ---- orders and authorizations ----
 
-  /** Stores an order with its new authorizations and challenges atomically. */
+  /**
+   * Stores an order with its new authorizations and challenges atomically; `order.authzIds` may also name reused
+   * authorizations, which are linked, not copied.
+   */
   async createOrder(order: Order, authorizations: NewAuthorization[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       for (const { authz, challenges } of authorizations) {
-        const { id, accountId, identifier, wildcard, status, expires, token } = authz;
-        await this.insertAuthorization(trx, id, accountId, identifier.type, identifier.value, wildcard ? 1 : 0, status, expires, token, order.createdAt);
+        const { id, accountId, identifier, wildcard, status, expires, token, profile } = authz;
+        await this.insertAuthorization(trx, id, accountId, identifier.type, identifier.value, wildcard ? 1 : 0, status, expires, token, order.createdAt, profile);
         for (const challenge of challenges) await this.insertChallenge(trx, challenge.id, id, challenge.type, challenge.status);
       }
       await this.insertOrder(
@@ -330,6 +357,7 @@ export class StorageAuthority {
         order.notBefore ?? null,
         order.notAfter ?? null,
         order.createdAt,
+        order.profile,
       );
       for (const [position, authzId] of order.authzIds.entries()) await this.insertOrderAuthorization(trx, order.id, authzId, position);
     });
@@ -354,6 +382,7 @@ export class StorageAuthority {
       error,
       certificateId: row.certificate_id ?? undefined,
       createdAt: row.created_at,
+      profile: row.profile,
     };
   }
 
@@ -378,6 +407,7 @@ export class StorageAuthority {
       status: effectiveAuthzStatus(row.status as AuthorizationStatus, row.expires, now),
       expires: row.expires,
       token: row.token,
+      profile: row.profile,
       challenges: challenges.map((c) => ({
         id: c.id,
         authzId: c.authz_id,
@@ -402,17 +432,6 @@ export class StorageAuthority {
     return this.toAuthorization(row, challenges, now);
   }
 
-  async getAuthorizations(ids: string[], now = Date.now()): Promise<Authorization[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.db.selectFrom('authorizations').selectAll().where('id', 'in', ids).execute();
-    const challenges = await this.db.selectFrom('challenges').selectAll().where('authz_id', 'in', ids).orderBy('id').execute();
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return ids.flatMap((id) => {
-      const row = byId.get(id);
-      return row ? [this.toAuthorization(row, challenges.filter((c) => c.authz_id === id), now)] : [];
-    });
-  }
-
   /**
    * Moves a pending challenge of a pending authorization to processing. Returns false when someone else got there
    * first (or the authorization is no longer pending), so a validation is started at most once.
@@ -422,24 +441,75 @@ export class StorageAuthority {
     return Number(result.numAffectedRows) === 1;
   }
 
-  /** Records a validation outcome on the challenge and its authorization in one transaction. */
+  /**
+   * Records a validation outcome on the challenge and its authorization in one transaction. A valid authorization
+   * remembers when and how it was validated and, from then on, expires `validUntil` (its profile's reuse period).
+   */
   async recordValidation(
     authzId: string,
-    challengeId: string,
-    outcome: { ok: boolean; error?: ErrorJson; records: ValidationRecordJson[]; at: number },
+    challenge: { id: string; type: ChallengeType },
+    outcome: { ok: true; records: ValidationRecordJson[]; at: number; validUntil: number } | { ok: false; error: ErrorJson; records: ValidationRecordJson[]; at: number },
   ): Promise<void> {
-    const status = outcome.ok ? 'valid' : 'invalid';
     await this.db.transaction().execute(async (trx: Transaction<Database>) => {
       await this.updateChallengeOutcome(
         trx,
-        challengeId,
-        status,
+        challenge.id,
+        outcome.ok ? 'valid' : 'invalid',
         outcome.ok ? outcome.at : null,
-        outcome.error ? JSON.stringify(outcome.error) : null,
+        outcome.ok ? null : JSON.stringify(outcome.error),
         JSON.stringify(outcome.records),
       );
-      await this.updateAuthzOutcome(trx, authzId, status);
+      if (outcome.ok) await this.validateAuthz(trx, authzId, outcome.at, challenge.type, outcome.validUntil);
+      else await this.updateAuthzOutcome(trx, authzId, 'invalid');
     });
+  }
+
+  /**
+   * The authorizations of an order as finalize decides on them: one fresh object per authorization, each with its
+   * own identifier (the 2020 CAA recheck bug was one identifier object shared by every authorization of a batch).
+   */
+  async authorizationsOfOrder(orderId: string): Promise<FinalizeAuthorization[]> {
+    const rows = await this.db
+      .selectFrom('order_authorizations')
+      .innerJoin('authorizations', 'authorizations.id', 'order_authorizations.authz_id')
+      .select([
+        'authorizations.id',
+        'authorizations.identifier_type',
+        'authorizations.identifier_value',
+        'authorizations.wildcard',
+        'authorizations.status',
+        'authorizations.expires',
+        'authorizations.validated_at',
+        'authorizations.validation_method',
+      ])
+      .where('order_authorizations.order_id', '=', orderId)
+      .orderBy('order_authorizations.position')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      identifier: { type: r.identifier_type, value: r.identifier_value },
+      wildcard: r.wildcard === 1,
+      status: r.status as AuthorizationStatus,
+      expires: r.expires,
+      validatedAt: r.validated_at ?? undefined,
+      validationMethod: (r.validation_method ?? undefined) as ChallengeType | undefined,
+    }));
+  }
+
+  /** The account's valid, unexpired authorizations of one profile for the given base names (authorization reuse). */
+  async reusableAuthorizations(accountId: string, profile: string, values: string[], now: number): Promise<{ id: string; type: string; value: string; wildcard: boolean; expires: number }[]> {
+    if (values.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('authorizations')
+      .select(['id', 'identifier_type', 'identifier_value', 'wildcard', 'expires'])
+      .where('account_id', '=', accountId)
+      .where('identifier_value', 'in', values)
+      .where('status', '=', 'valid')
+      .where('profile', '=', profile)
+      .where('expires', '>', now)
+      .orderBy('expires', 'desc')
+      .execute();
+    return rows.map((r) => ({ id: r.id, type: r.identifier_type, value: r.identifier_value, wildcard: r.wildcard === 1, expires: r.expires }));
   }
 
   async deactivateAuthorization(id: string): Promise<boolean> {
@@ -478,7 +548,7 @@ export class StorageAuthority {
   /** Stores the certificate and completes its order atomically. */
   async storeCertificate(cert: CertificateRecord): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await this.insertCertificate(trx, cert.id, cert.serial, cert.accountId, cert.orderId, cert.pem, cert.issuerName, cert.notBefore, cert.notAfter);
+      await this.insertCertificate(trx, cert.id, cert.serial, cert.accountId, cert.orderId, cert.pem, cert.issuerName, cert.notBefore, cert.notAfter, cert.profile);
       await this.setOrderCertificate(trx, cert.orderId, cert.id);
     });
   }
@@ -491,6 +561,7 @@ export class StorageAuthority {
       orderId: row.order_id,
       pem: row.pem,
       issuerName: row.issuer_name,
+      profile: row.profile,
       notBefore: row.not_before,
       notAfter: row.not_after,
       revokedAt: row.revoked_at ?? undefined,
@@ -555,6 +626,22 @@ export class StorageAuthority {
       .where('issuer_name', '=', issuerName)
       .executeTakeFirst();
     return `${row?.revoked ?? 0}/${row?.latest ?? 0}`;
+  }
+
+  // ---- blocked keys ----
+
+  async isKeyBlocked(spkiSha256: string): Promise<boolean> {
+    const row = await this.db.selectFrom('blocked_keys').select('spki_sha256').where('spki_sha256', '=', spkiSha256).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Blocks a key for accounts and CSRs; blocking an already blocked key keeps the first record. */
+  async blockKey(spkiSha256: string, source: string, at: number, comment?: string): Promise<void> {
+    try {
+      await this.db.insertInto('blocked_keys').values({ spki_sha256: spkiSha256, added_at: at, source, comment: comment ?? null }).execute();
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
   }
 
   /** For tests and diagnostics: a WAL checkpoint so that copies of the file are complete. */

@@ -97,4 +97,22 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('certificates_account_idx').on('certificates').column('account_id').execute();
     },
   },
+  '0002_policy': {
+    // Profiles (draft-ietf-acme-profiles) on orders, authorizations and certificates; the time an authorization was
+    // validated and by which method (CAA recheck at finalize, RFC 8657 validationmethods); blocked keys.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('orders').addColumn('profile', 'varchar(32)', (c) => c.notNull().defaultTo('classic')).execute();
+      await db.schema.alterTable('authorizations').addColumn('profile', 'varchar(32)', (c) => c.notNull().defaultTo('classic')).execute();
+      await db.schema.alterTable('authorizations').addColumn('validated_at', 'bigint').execute();
+      await db.schema.alterTable('authorizations').addColumn('validation_method', 'varchar(16)').execute();
+      await db.schema.alterTable('certificates').addColumn('profile', 'varchar(32)', (c) => c.notNull().defaultTo('classic')).execute();
+      await db.schema
+        .createTable('blocked_keys')
+        .addColumn('spki_sha256', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('added_at', 'bigint', (c) => c.notNull())
+        .addColumn('source', 'varchar(32)', (c) => c.notNull())
+        .addColumn('comment', 'text')
+        .execute();
+    },
+  },
 };

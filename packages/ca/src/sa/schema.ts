@@ -22,6 +22,7 @@ export interface OrdersTable {
   began_processing: number;
   certificate_id: string | null;
   created_at: number;
+  profile: string;
 }
 
 export interface AuthorizationsTable {
@@ -34,6 +35,9 @@ export interface AuthorizationsTable {
   expires: number;
   token: string;
   created_at: number;
+  profile: string;
+  validated_at: number | null;
+  validation_method: string | null;
 }
 
 export interface OrderAuthorizationsTable {
@@ -63,6 +67,16 @@ export interface CertificatesTable {
   not_after: number;
   revoked_at: number | null;
   revoked_reason: number | null;
+  profile: string;
+}
+
+export interface BlockedKeysTable {
+  /** Hex SHA-256 of the DER SubjectPublicKeyInfo. */
+  spki_sha256: string;
+  added_at: number;
+  /** Why it is blocked: 'key-compromise' (a revocation proved it), 'admin', 'debian-weak-keys', ... */
+  source: string;
+  comment: string | null;
 }
 
 export interface SerialsTable {
@@ -80,4 +94,5 @@ export interface Database {
   challenges: ChallengesTable;
   certificates: CertificatesTable;
   serials: SerialsTable;
+  blocked_keys: BlockedKeysTable;
 }

@@ -29,7 +29,9 @@ export interface WfeOptions {
   meta: {
     termsOfService?: string;
     website?: string;
-    caaIdentities?: string[];
+    caaIdentities: string[];
+    /** name → description (draft-ietf-acme-profiles). */
+    profiles: Record<string, string>;
   };
   externalAccountBinding?: { required: boolean; keys: Record<string, string> };
 }
@@ -141,7 +143,7 @@ export function buildWfe(options: WfeOptions) {
       if (typeof header.kid !== 'string' || !header.kid.startsWith(prefix)) {
         throw new AcmeProblem('malformed', `"kid" must be an account URL of this server (${prefix}...)`);
       }
-      account = await ra.getAccount(header.kid.slice(prefix.length));
+      account = await ra.accounts.get(header.kid.slice(prefix.length));
       if (!account) throw new AcmeProblem('accountDoesNotExist', `no account exists at ${header.kid}`);
       key = await keyCache.get(account, alg);
     } else {
@@ -184,6 +186,7 @@ export function buildWfe(options: WfeOptions) {
     };
     if (order.notBefore !== undefined) json.notBefore = iso(order.notBefore);
     if (order.notAfter !== undefined) json.notAfter = iso(order.notAfter);
+    json.profile = order.profile;
     if (order.error) json.error = order.error;
     if (order.certificateId) json.certificate = base + paths.certificate(order.certificateId);
     return json;
@@ -213,14 +216,6 @@ export function buildWfe(options: WfeOptions) {
     return json;
   };
 
-  const ownedBy = <T extends { accountId: string }>(thing: T | undefined, account: Account | undefined, what: string): T => {
-    if (!thing) throw new AcmeProblem('malformed', `no such ${what}`, { status: 404 });
-    if (!account || thing.accountId !== account.id) {
-      throw new AcmeProblem('unauthorized', `this ${what} belongs to another account`);
-    }
-    return thing;
-  };
-
   const retryAfterIfProcessing = (reply: FastifyReply, status: string) => {
     if (status === 'processing') reply.header('Retry-After', '1');
   };
@@ -232,7 +227,8 @@ export function buildWfe(options: WfeOptions) {
     const meta: Record<string, unknown> = {};
     if (options.meta.termsOfService) meta.termsOfService = options.meta.termsOfService;
     if (options.meta.website) meta.website = options.meta.website;
-    if (options.meta.caaIdentities) meta.caaIdentities = options.meta.caaIdentities;
+    meta.caaIdentities = options.meta.caaIdentities;
+    meta.profiles = options.meta.profiles;
     if (options.externalAccountBinding) meta.externalAccountRequired = options.externalAccountBinding.required;
     return {
       newNonce: base + paths.newNonce,
@@ -264,7 +260,7 @@ export function buildWfe(options: WfeOptions) {
     const auth = await authenticate(request, 'jwk');
     const payload = (auth.payload ?? {}) as Record<string, unknown>;
     if (auth.payload === undefined) throw new AcmeProblem('malformed', 'newAccount needs a JSON payload');
-    const existing = await ra.findAccountByKey(auth.thumbprint!);
+    const existing = await ra.accounts.findByKey(auth.thumbprint!);
     if (existing) {
       return reply.code(200).header('Location', accountUrl(request, existing.id)).send(accountJson(request, existing));
     }
@@ -283,12 +279,13 @@ export function buildWfe(options: WfeOptions) {
     if (payload.termsOfServiceAgreed !== undefined && typeof payload.termsOfServiceAgreed !== 'boolean') {
       throw new AcmeProblem('malformed', 'termsOfServiceAgreed must be a boolean');
     }
-    const { account, created } = await ra.newAccount({
+    const { account, created } = await ra.accounts.create({
       jwk: auth.jwk!,
       thumbprint: auth.thumbprint!,
       contact: payload.contact,
       termsAgreed: payload.termsOfServiceAgreed === true,
       externalAccountBinding: eab,
+      ip: request.ip,
     });
     return reply.code(created ? 201 : 200).header('Location', accountUrl(request, account.id)).send(accountJson(request, account));
   });
@@ -299,7 +296,7 @@ export function buildWfe(options: WfeOptions) {
     let account = auth.account!;
     const payload = auth.payload as Record<string, unknown> | undefined;
     if (payload && Object.keys(payload).length > 0) {
-      account = await ra.updateAccount(account, payload);
+      account = await ra.accounts.update(account, payload);
     }
     return reply.header('Location', accountUrl(request, account.id)).send(accountJson(request, account));
   });
@@ -314,7 +311,7 @@ export function buildWfe(options: WfeOptions) {
       if (!createdAt || !id || !/^\d+$/.test(createdAt)) throw new AcmeProblem('malformed', 'bad cursor');
       cursor = { createdAt: Number(createdAt), id };
     }
-    const page = await ra.listOrders(auth.account!.id, ORDERS_PAGE + 1, cursor);
+    const page = await ra.orders.list(auth.account!, ORDERS_PAGE + 1, cursor);
     const base = origin(request);
     if (page.length > ORDERS_PAGE) {
       const last = page[ORDERS_PAGE - 1]!;
@@ -339,7 +336,7 @@ export function buildWfe(options: WfeOptions) {
     }
     const oldThumbprint = await calculateJwkThumbprint(innerPayload.oldKey as JWK, 'sha256').catch(() => '');
     if (oldThumbprint !== account.thumbprint) throw new AcmeProblem('unauthorized', 'the inner payload "oldKey" is not the current account key');
-    const result = await ra.changeKey(account, newKey.jwk);
+    const result = await ra.accounts.changeKey(account, newKey.jwk);
     if ('conflictAccountId' in result) {
       const problem = new AcmeProblem('malformed', 'the new key is already used by another account', { status: 409 });
       problem.headers = { Location: accountUrl(request, result.conflictAccountId) };
@@ -354,40 +351,41 @@ export function buildWfe(options: WfeOptions) {
     const auth = await authenticate(request, 'kid');
     const payload = auth.payload as Record<string, unknown> | undefined;
     if (!payload) throw new AcmeProblem('malformed', 'newOrder needs a JSON payload with "identifiers"');
-    const order = await ra.newOrder(auth.account!, payload as { identifiers: unknown });
+    const order = await ra.orders.create(auth.account!, payload);
     return reply.code(201).header('Location', origin(request) + paths.order(order.id)).send(orderJson(request, order));
   });
 
   app.post<{ Params: { id: string } }>('/acme/order/:id', async (request, reply) => {
     const auth = await authenticate(request, 'kid');
     requirePostAsGet(auth);
-    const order = ownedBy(await ra.getOrder(request.params.id), auth.account, 'order');
+    const order = await ra.orders.get(auth.account!, request.params.id);
     retryAfterIfProcessing(reply, order.status);
     return orderJson(request, order);
   });
 
   app.post<{ Params: { id: string } }>('/acme/order/:id/finalize', async (request, reply) => {
     const auth = await authenticate(request, 'kid');
-    const order = ownedBy(await ra.getOrder(request.params.id), auth.account, 'order');
     const payload = auth.payload as Record<string, unknown> | undefined;
     if (!payload) throw new AcmeProblem('malformed', 'finalize needs a JSON payload with "csr"');
-    const finalized = await ra.finalizeOrder(auth.account!, order, payload.csr);
+    const finalized = await ra.finalizer.finalize(auth.account!, accountUrl(request, auth.account!.id), request.params.id, payload.csr);
     retryAfterIfProcessing(reply, finalized.status);
-    return reply.header('Location', origin(request) + paths.order(order.id)).send(orderJson(request, finalized));
+    return reply.header('Location', origin(request) + paths.order(finalized.id)).send(orderJson(request, finalized));
   });
 
   // ---- authorizations and challenges ----
 
   app.post<{ Params: { id: string } }>('/acme/authz/:id', async (request, reply) => {
     const auth = await authenticate(request, 'kid');
-    let authz = ownedBy(await ra.getAuthorization(request.params.id), auth.account, 'authorization');
     const payload = auth.payload as Record<string, unknown> | undefined;
+    let authz: Authorization;
     if (payload !== undefined) {
       // RFC 8555 §7.5.2: only "status" is acted on; other fields (lego sends "identifier" and "expires") are ignored.
       if (payload?.status !== 'deactivated') {
         throw new AcmeProblem('malformed', 'the only update to an authorization is "status": "deactivated"');
       }
-      authz = await ra.deactivateAuthorization(authz);
+      authz = await ra.authorizations.deactivate(auth.account!, request.params.id);
+    } else {
+      authz = await ra.authorizations.get(auth.account!, request.params.id);
     }
     if (authz.challenges.some((c) => c.status === 'processing')) reply.header('Retry-After', '1');
     return authzJson(request, authz);
@@ -395,14 +393,18 @@ export function buildWfe(options: WfeOptions) {
 
   app.post<{ Params: { authzId: string; id: string } }>('/acme/chall/:authzId/:id', async (request, reply) => {
     const auth = await authenticate(request, 'kid');
-    let authz = ownedBy(await ra.getAuthorization(request.params.authzId), auth.account, 'authorization');
-    if (!authz.challenges.some((c) => c.id === request.params.id)) throw new AcmeProblem('malformed', 'no such challenge', { status: 404 });
+    let authz: Authorization;
     if (auth.payload !== undefined) {
       // RFC 8555 §7.5.1: the response is an empty object; anything else is not understood.
-      if (Object.keys(auth.payload as object).length !== 0) throw new AcmeProblem('malformed', 'a challenge response payload must be {}');
-      authz = await ra.respondToChallenge(auth.account!, authz, request.params.id);
+      if (typeof auth.payload !== 'object' || auth.payload === null || Object.keys(auth.payload).length !== 0) {
+        throw new AcmeProblem('malformed', 'a challenge response payload must be {}');
+      }
+      authz = await ra.authorizations.respond(auth.account!, accountUrl(request, auth.account!.id), request.params.authzId, request.params.id);
+    } else {
+      authz = await ra.authorizations.get(auth.account!, request.params.authzId);
     }
-    const challenge = authz.challenges.find((c) => c.id === request.params.id)!;
+    const challenge = authz.challenges.find((c) => c.id === request.params.id);
+    if (!challenge) throw new AcmeProblem('malformed', 'no such challenge', { status: 404 });
     reply.header('Link', `<${origin(request)}${paths.authz(authz.id)}>;rel="up"`);
     retryAfterIfProcessing(reply, challenge.status);
     return challengeJson(request, authz, challenge);
@@ -411,9 +413,9 @@ export function buildWfe(options: WfeOptions) {
   // ---- certificates ----
 
   const sendCertificate = async (request: FastifyRequest<{ Params: { id: string; alt?: string } }>, reply: FastifyReply) => {
-    const record = await ra.getCertificate(request.params.id);
+    const record = await ra.certificates.get(request.params.id);
     if (!record) throw new AcmeProblem('malformed', 'no such certificate', { status: 404 });
-    const chains = ra.chainsFor(record);
+    const chains = ra.certificates.chainsFor(record);
     const index = request.params.alt === undefined ? 0 : Number(request.params.alt);
     if (!Number.isInteger(index) || index < 0 || index >= chains.length) throw new AcmeProblem('malformed', 'no such alternate chain', { status: 404 });
     const base = origin(request);
@@ -433,7 +435,7 @@ export function buildWfe(options: WfeOptions) {
   }
 
   app.get<{ Params: { name: string } }>('/acme/issuer/:name', async (request, reply) => {
-    const chain = ra.issuerChain(request.params.name);
+    const chain = ra.certificates.issuer(request.params.name);
     if (!chain) throw new AcmeProblem('malformed', 'no such issuer', { status: 404 });
     return reply.type('application/pem-certificate-chain').send(chain.intermediate.pem);
   });
@@ -444,7 +446,7 @@ export function buildWfe(options: WfeOptions) {
     if (!payload || typeof payload.certificate !== 'string' || !/^[A-Za-z0-9_-]+$/.test(payload.certificate)) {
       throw new AcmeProblem('malformed', 'revokeCert needs "certificate": the base64url DER of the certificate');
     }
-    await ra.revokeCertificate({
+    await ra.revocation.revoke({
       certDer: Buffer.from(payload.certificate, 'base64url'),
       reason: payload.reason,
       account: auth.account,

@@ -15,7 +15,7 @@ export type VerificationKey = Awaited<ReturnType<typeof importJWK>>;
 import { AcmeProblem, type Account } from '../core/index.js';
 import { checkAccountKey } from '../policy/index.js';
 
-export const ACCEPTED_ALGORITHMS = ['RS256', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const ACCEPTED_ALGORITHMS = ['RS256', 'ES256', 'ES384', 'EdDSA'];
 const EAB_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
 
 export interface ParsedJws {

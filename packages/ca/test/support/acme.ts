@@ -14,7 +14,7 @@ import { toPem } from '@cobble/pki';
 x509.cryptoProvider.set(webcrypto as never);
 
 export type KeyLike = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
-export type AccountAlg = 'RS256' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
+export type AccountAlg = 'RS256' | 'ES256' | 'ES384' | 'EdDSA';
 
 export interface HttpResponse {
   status: number;

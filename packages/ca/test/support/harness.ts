@@ -4,7 +4,7 @@ import { after, before } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCa, type CaConfigInput, type RunningCa } from '../../src/index.js';
+import { startCa, type CaConfigInput, type RunningCa, type StartOptions } from '../../src/index.js';
 import { startChallTestSrv, type ChallTestSrv } from '../va/challtestsrv.js';
 import { AcmeTestClient, Http01Responder, type AccountKey } from './acme.js';
 
@@ -14,31 +14,39 @@ export interface Harness {
   responder: Http01Responder;
   dataDir: string;
   config: CaConfigInput;
+  /** Every client made by `client()`, in order. */
+  clients: AcmeTestClient[];
   client(key?: AccountKey): Promise<AcmeTestClient>;
   /** Restarts the CA on the same data directory (and port). */
   restart(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startHarness(overrides: { acme?: CaConfigInput['acme']; issuance?: CaConfigInput['issuance']; dataDir?: string } = {}): Promise<Harness> {
+/** Sections of the CA config a test sets (merged over the harness's own listen/va/log); `start` reaches startCa. */
+export type HarnessOverrides = Omit<CaConfigInput, 'listen' | 'va' | 'log'> & { va?: { caaIdentities?: never; perspectives?: NonNullable<CaConfigInput['va']>['perspectives'] }; start?: StartOptions };
+
+export async function startHarness(overrides: HarnessOverrides = {}): Promise<Harness> {
+  const { start, va, ...sections } = overrides;
   const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'cobble-ca-')));
   const dns = await startChallTestSrv();
   const responder = await Http01Responder.start();
   const config: CaConfigInput = {
+    // Suites make dozens of accounts and orders from 127.0.0.1; the rate-limit tests turn limits on themselves.
+    rateLimits: { enabled: false },
+    ...sections,
     dataDir,
     listen: { host: '127.0.0.1', port: 0, httpPort: 0 },
-    va: { httpPort: responder.port, tlsPort: 443, dnsServer: dns.dnsServer, timeoutMs: 5000 },
-    acme: overrides.acme,
-    issuance: overrides.issuance,
+    va: { httpPort: responder.port, tlsPort: 443, dnsServer: dns.dnsServer, timeoutMs: 5000, perspectives: va?.perspectives },
     log: { level: 'error' },
   };
   const clients: AcmeTestClient[] = [];
   const harness: Harness = {
-    ca: await startCa(config),
+    ca: await startCa(config, start),
     dns,
     responder,
     dataDir,
     config,
+    clients,
     async client(key) {
       const client = await AcmeTestClient.create(harness.ca.directoryUrl, harness.ca.trustBundlePath, key);
       clients.push(client);
@@ -47,7 +55,7 @@ export async function startHarness(overrides: { acme?: CaConfigInput['acme']; is
     async restart() {
       const port = harness.ca.port;
       await harness.ca.close();
-      harness.ca = await startCa({ ...config, listen: { host: '127.0.0.1', port, httpPort: 0 } });
+      harness.ca = await startCa({ ...config, listen: { host: '127.0.0.1', port, httpPort: 0 } }, start);
     },
     async close() {
       clients.forEach((c) => c.close());

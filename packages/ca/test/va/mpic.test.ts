@@ -13,8 +13,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/config/errors.js';
 import {
-  corroboratingValidator, loadVaRemoteConfigFile, parseConfigSection, perspectivesConfigSchema, vaRemoteConfigSchema,
+  corroboratingValidator, loadVaRemoteConfigFile, perspectivesConfigSchema, vaRemoteConfigSchema,
 } from '../../src/config/perspectives.js';
+import { parseConfigSection } from '../../src/config/load.js';
 import { CorroboratingValidator, allowedFailures, type CorroborationSummary } from '../../src/va/corroborate.js';
 import { ValidationAuthority, type CaaRequest, type ValidationRequest, type ValidationResult, type Validator } from '../../src/va/index.js';
 import { RemotePerspective, serveRemotePerspective, type Perspective, type PerspectiveTls } from '../../src/va/remote.js';

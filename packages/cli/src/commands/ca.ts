@@ -3,7 +3,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadCaConfigFile, parseCaConfig, prepareDataDir, startCa, type CaConfig, type RunningCa } from '@cobble/ca';
+import { ConfigError, parseCaConfig, prepareDataDir, readCaConfigFile, startCa, type CaConfig, type CaConfigInput, type RunningCa } from '@cobble/ca';
 import { CliError } from '../errors.js';
 import { runVaRemote, usage as vaRemoteUsage } from './va-remote.js';
 
@@ -52,9 +52,9 @@ function configProblem(err: unknown, source: string): unknown {
   return err instanceof ConfigError ? new CliError(`${source}: ${err.message}`) : err;
 }
 
-async function start(config: CaConfig, source: string): Promise<RunningCa> {
+async function start(input: CaConfigInput, config: CaConfig, source: string): Promise<RunningCa> {
   try {
-    return await startCa(config);
+    return await startCa(input);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
@@ -67,15 +67,15 @@ async function start(config: CaConfig, source: string): Promise<RunningCa> {
 function printReady(ready: { directoryUrl: string; trustBundlePath: string }, config: CaConfig): void {
   console.log(`ACME directory: ${ready.directoryUrl}`);
   console.log(`Trust bundle (server TLS root, PEM): ${ready.trustBundlePath}`);
-  const roots = config.issuer
-    ? [...new Set([config.issuer.ecdsa, config.issuer.rsa].flatMap((i) => [i.defaultChain, ...i.alternateChains].map((c) => c.root)))]
+  const roots = config.issuers
+    ? [...new Set(config.issuers.flatMap((i) => [i.defaultChain, ...i.alternateChains].map((c) => c.root)))]
     : [`${config.dataDir}/issuer/root-ecdsa.pem`, `${config.dataDir}/issuer/root-rsa.pem`];
   console.log(`Issuing roots: ${roots.join(', ')}`);
 }
 
 /** A worker process: serves with the configuration the primary resolved, reports readiness, stops on SIGTERM. */
-async function runWorker(config: CaConfig): Promise<number> {
-  const ca = await startCa(config);
+async function runWorker(input: CaConfigInput): Promise<number> {
+  const ca = await startCa(input);
   process.send?.({ type: 'cobble-ca-ready', directoryUrl: ca.directoryUrl, trustBundlePath: ca.trustBundlePath } satisfies ReadyMessage);
   await waitForSignal();
   await ca.close();
@@ -84,12 +84,12 @@ async function runWorker(config: CaConfig): Promise<number> {
   return 0;
 }
 
-async function runPrimary(config: CaConfig, workers: number, source: string): Promise<number> {
+async function runPrimary(input: CaConfigInput, config: CaConfig, workers: number, source: string): Promise<number> {
   // Concrete ports, so every worker listens on the same ones (cluster shares the listening sockets).
-  const resolved: CaConfig = {
-    ...config,
+  const resolved: CaConfigInput = {
+    ...input,
     listen: {
-      ...config.listen,
+      ...input.listen,
       port: config.listen.port || (await freePort(config.listen.host)),
       httpPort: config.listen.httpPort || (await freePort(config.listen.host)),
     },
@@ -161,7 +161,7 @@ async function runPrimary(config: CaConfig, workers: number, source: string): Pr
 
 export async function run(args: string[]): Promise<number> {
   if (cluster.isWorker && process.env[WORKER_CONFIG_ENV]) {
-    return runWorker(parseCaConfig(JSON.parse(process.env[WORKER_CONFIG_ENV]), 'worker configuration'));
+    return runWorker(JSON.parse(process.env[WORKER_CONFIG_ENV]) as CaConfigInput);
   }
   const [sub, ...rest] = args;
   if (!sub || sub === '--help' || sub === '-h' || sub === 'help') {
@@ -188,16 +188,17 @@ export async function run(args: string[]): Promise<number> {
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new CliError(`--workers: expected a whole number from 1 to 64, got ${JSON.stringify(values.workers)}`, 2);
   }
+  let input: CaConfigInput;
   let config: CaConfig;
   try {
-    config = values.config ? await loadCaConfigFile(values.config) : parseCaConfig({}, 'defaults');
+    ({ input, config } = values.config ? await readCaConfigFile(values.config) : { input: {}, config: parseCaConfig({}, 'defaults') });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message);
     throw err;
   }
   const source = values.config ?? 'defaults';
-  if (workers > 1) return runPrimary(config, workers, source);
-  const ca = await start(config, source);
+  if (workers > 1) return runPrimary(input, config, workers, source);
+  const ca = await start(input, config, source);
   printReady(ca, config);
   await waitForSignal();
   await ca.close();

@@ -1,9 +1,7 @@
 // `cobble ca va-remote --config FILE`: a remote network perspective for multi-perspective issuance corroboration.
 // It runs its own VA and answers the CA's validate/CAA calls over mutual TLS until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
-import { ConfigError } from '@cobble/ca';
-// Relative until @cobble/ca's index.ts exports these (they live in the CA package, which this command only wraps).
-import { loadVaRemoteConfigFile, startVaRemote } from '../../../ca/src/config/perspectives.js';
+import { ConfigError, loadVaRemoteConfigFile, startVaRemote } from '@cobble/ca';
 import { CliError } from '../errors.js';
 
 export const usage = `usage: cobble ca va-remote --config FILE

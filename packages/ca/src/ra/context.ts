@@ -1,0 +1,38 @@
+// What every job of the RA shares: its collaborators and settings, and the ownership check all of them make.
+import type { Logger } from 'pino';
+import { AcmeProblem, type Account } from '../core/index.js';
+import type { Clock } from '../core/clock.js';
+import type { Hierarchy } from '../issuer/index.js';
+import type { StorageAuthority } from '../sa/index.js';
+import type { Validator } from '../va/index.js';
+import type { Profiles } from './profiles.js';
+import type { RateLimiter } from './ratelimits/index.js';
+
+export interface RaSettings {
+  /** How long a challenge POST waits for a fast validation before answering "processing". */
+  challengeWaitMs: number;
+  /** At finalize, authorizations validated longer ago than this have CAA checked again. */
+  caaRecheckAfterMs: number;
+  blockedNames: readonly string[];
+  blockedSuffixes: readonly string[];
+  /** Base URL (no trailing slash) of the plain-HTTP AIA/CRL endpoints named in leaves. */
+  urlBase: () => string;
+}
+
+export interface RaContext {
+  sa: StorageAuthority;
+  va: Validator;
+  hierarchy: Hierarchy;
+  profiles: Profiles;
+  limiter: RateLimiter;
+  clock: Clock;
+  logger: Logger;
+  settings: RaSettings;
+}
+
+/** The RA loads what it decides on; a thing of another account is `unauthorized`, a missing one 404. */
+export function ownedBy<T extends { accountId: string }>(thing: T | undefined, account: Account, what: string): T {
+  if (!thing) throw new AcmeProblem('malformed', `no such ${what}`, { status: 404 });
+  if (thing.accountId !== account.id) throw new AcmeProblem('unauthorized', `this ${what} belongs to another account`);
+  return thing;
+}
