@@ -120,10 +120,12 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
       caaRecheckAfterMs: config.caa.recheckAfter,
       blockedNames: config.policy.blockedNames,
       blockedSuffixes: config.policy.blockedSuffixes,
+      allowSpecialPurposeIps: config.policy.allowSpecialPurposeIps,
       urlBase: () => urlBase,
     },
   });
-  const tls = await issueServerTlsCertificate(hierarchy.serverTlsRoot, config.listen.host, clock);
+  // The server's own HTTPS certificate lives in real time whatever clock issuance decisions use.
+  const tls = await issueServerTlsCertificate(hierarchy.serverTlsRoot, config.listen.host);
   const app = buildWfe({
     ra,
     https: { key: tls.keyPem, cert: tls.certPem },

@@ -8,6 +8,7 @@ import { createServer, connect as connectTcp, type Server, type Socket } from 'n
 import { Redis } from 'ioredis';
 import { AcmeProblem } from '../src/core/index.js';
 import { FakeClock } from '../src/core/clock.js';
+import { REDIS_URL, redisSkip } from './support/redis.js';
 import {
   DEFAULT_DOCS_URL,
   DEFAULT_LIMITS,
@@ -205,7 +206,6 @@ interface StoreUnderTest {
   make(): Promise<Store>;
 }
 
-const REDIS_URL = 'redis://127.0.0.1:6379/0';
 const RUN_PREFIX = `cobble-test:ratelimits:${randomUUID()}:`;
 
 function limiterFor(store: Store, clock: FakeClock, config: unknown = {}): RateLimiter {
@@ -354,27 +354,7 @@ test('MemoryStore stays bounded, dropping buckets that have refilled before live
 
 // -- RedisStore, on the real Redis --
 
-async function redisReachable(): Promise<string | undefined> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    await probe.ping();
-    await probe.quit();
-    return undefined;
-  } catch (error) {
-    probe.disconnect();
-    return `Redis at ${REDIS_URL} is unreachable (${(error as Error).message})`;
-  }
-}
-
-const redisDown = await redisReachable();
-if (redisDown && process.env.CI === 'true') {
-  test('Redis is reachable (CI=true)', () => assert.fail(`${redisDown}: CI must run the Redis rate-limit suite`));
-} else if (redisDown) {
-  console.log(`# SKIPPING the RedisStore rate-limit tests: ${redisDown}; with CI=true they fail instead`);
-}
-const skipRedis = redisDown ? `${redisDown} (skipped; fails under CI=true)` : false;
+const skipRedis = await redisSkip('the RedisStore rate-limit tests');
 
 const openStores: RedisStore[] = [];
 let admin: Redis | undefined;

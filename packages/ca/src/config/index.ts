@@ -61,6 +61,11 @@ export const caConfigSchema = z.strictObject({
       blockedNames: z.array(z.string().min(1)).default([]),
       /** Domains the CA never certifies, nor anything below them. */
       blockedSuffixes: z.array(z.string().min(1)).default([]),
+      /**
+       * Certify IP identifiers in loopback, private and other IANA special-purpose ranges. Never on a public CA; for
+       * a private CA, or one that ACME clients are tested against on one machine.
+       */
+      allowSpecialPurposeIps: z.boolean().default(false),
     })
     .prefault({}),
   profiles: profilesConfigSchema.prefault({}),

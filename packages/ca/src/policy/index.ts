@@ -12,6 +12,8 @@ export interface IdentifierPolicy {
   maxNames: number;
   /** Accept RFC 8738 identifiers of type "ip" (Let's Encrypt does only in its short-lived profile). */
   allowIpIdentifiers?: boolean;
+  /** Also accept loopback, private and other special-purpose addresses: private and test CAs only. */
+  allowSpecialPurposeIps?: boolean;
   /** Names refused with their wildcard (`example.com` also blocks `*.example.com`). */
   blockedNames?: readonly string[];
   /** Names refused with everything under them (`example.net` blocks `example.net`, `a.example.net`, `*.example.net`). */
@@ -38,7 +40,7 @@ const ORDER = { dns: 0, ip: 1 } as Record<string, number>;
  * be the bare maxNames number.
  */
 export function checkOrderIdentifiers(identifiers: Identifier[], policy: IdentifierPolicy | number): Identifier[] {
-  const { maxNames, allowIpIdentifiers = false, blockedNames = [], blockedSuffixes = [] } = typeof policy === 'number' ? { maxNames: policy } : policy;
+  const { maxNames, allowIpIdentifiers = false, allowSpecialPurposeIps = false, blockedNames = [], blockedSuffixes = [] } = typeof policy === 'number' ? { maxNames: policy } : policy;
   if (!Array.isArray(identifiers) || identifiers.length === 0) {
     throw new AcmeProblem('malformed', 'the order has no identifiers');
   }
@@ -55,7 +57,7 @@ export function checkOrderIdentifiers(identifiers: Identifier[], policy: Identif
       value = normaliseDnsName(value);
       refusal = dnsNameRefusal(value, blocklist);
     } else if (identifier.type === 'ip' && allowIpIdentifiers) {
-      refusal = ipRefusal(value);
+      refusal = ipRefusal(value, { allowSpecialPurpose: allowSpecialPurposeIps });
     } else {
       const supported = allowIpIdentifiers ? '"dns" and "ip" are' : 'only "dns" is';
       refusal = { kind: 'unsupportedIdentifier', detail: `identifier type "${identifier.type}" is not supported; ${supported}` };

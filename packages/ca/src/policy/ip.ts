@@ -12,7 +12,7 @@ const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
  * never asked for — and must not lie in an IANA special-purpose range (private, loopback, link-local, documentation,
  * multicast, ...), which no one can prove control of on the public Internet.
  */
-export function ipRefusal(value: string): Refusal | undefined {
+export function ipRefusal(value: string, options: { allowSpecialPurpose?: boolean } = {}): Refusal | undefined {
   let address: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     address = ipaddr.parse(value);
@@ -24,6 +24,8 @@ export function ipRefusal(value: string): Refusal | undefined {
   if (value !== canonical || value.includes('%')) {
     return { kind: 'malformed', detail: `"${value}" is not in canonical form${value.includes('%') ? '' : ` ("${canonical}")`}` };
   }
+  // A private or test CA may certify loopback and private addresses (its relying parties decide what to trust).
+  if (options.allowSpecialPurpose) return undefined;
   const range = address.range();
   if (range !== 'unicast') return { kind: 'rejectedIdentifier', detail: `${value} is in a special-purpose address range (${range})` };
   if (address.kind() === 'ipv6' && !(address as ipaddr.IPv6).match(GLOBAL_UNICAST_V6)) {

@@ -15,6 +15,7 @@ export interface RaSettings {
   caaRecheckAfterMs: number;
   blockedNames: readonly string[];
   blockedSuffixes: readonly string[];
+  allowSpecialPurposeIps: boolean;
   /** Base URL (no trailing slash) of the plain-HTTP AIA/CRL endpoints named in leaves. */
   urlBase: () => string;
 }

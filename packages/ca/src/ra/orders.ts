@@ -27,6 +27,7 @@ export class Orders {
       allowIpIdentifiers: profile.identifierTypes.includes('ip'),
       blockedNames: this.ctx.settings.blockedNames,
       blockedSuffixes: this.ctx.settings.blockedSuffixes,
+      allowSpecialPurposeIps: this.ctx.settings.allowSpecialPurposeIps,
     });
     const now = this.ctx.clock.now();
     const { notBefore, notAfter } = this.checkValidityRequest(request.notBefore, request.notAfter, profile, now);

@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCa, type RunningCa } from '../../src/index.js';
+import { startCa, type CaConfigInput, type RunningCa } from '../../src/index.js';
 import { splitPemChain } from '../support/acme.js';
 import { opensslVerifyStrict } from '../support/openssl.js';
 import { freePort, startChallTestSrv, type ChallTestSrv } from '../va/challtestsrv.js';
@@ -22,12 +22,14 @@ export interface ClientEnv {
   close(): Promise<void>;
 }
 
-export async function startClientEnv(): Promise<ClientEnv> {
+/** `config` sets sections other than the ones the environment owns (data directory, listeners, VA, log). */
+export async function startClientEnv(config: Omit<CaConfigInput, 'dataDir' | 'listen' | 'va' | 'log'> = {}): Promise<ClientEnv> {
   const dir = await mkdtemp(join(tmpdir(), 'cobble-client-'));
   const dns = await startChallTestSrv();
   const httpPort = await freePort();
   const tlsPort = await freePort();
   const ca = await startCa({
+    ...config,
     dataDir: join(dir, 'ca'),
     listen: { host: '127.0.0.1', port: 0, httpPort: 0 },
     va: { httpPort, tlsPort, dnsServer: dns.dnsServer, timeoutMs: 5000 },

@@ -40,8 +40,18 @@ export async function startHarness(overrides: HarnessOverrides = {}): Promise<Ha
     log: { level: 'error' },
   };
   const clients: AcmeTestClient[] = [];
+  let ca: RunningCa;
+  try {
+    ca = await startCa(config, start);
+  } catch (err) {
+    // A CA that refuses to start must not leave the DNS server and responder keeping the test process alive.
+    await responder.close();
+    await dns.close();
+    if (!overrides.dataDir) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const harness: Harness = {
-    ca: await startCa(config, start),
+    ca,
     dns,
     responder,
     dataDir,

@@ -44,6 +44,7 @@ export async function startTestRa(options: { hierarchy: Hierarchy; validator?: V
       caaRecheckAfterMs: config.caa.recheckAfter,
       blockedNames: config.policy.blockedNames,
       blockedSuffixes: config.policy.blockedSuffixes,
+      allowSpecialPurposeIps: config.policy.allowSpecialPurposeIps,
       urlBase: () => 'http://127.0.0.1:1',
     },
   });

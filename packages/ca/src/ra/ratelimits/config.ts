@@ -1,6 +1,7 @@
 // The `rateLimits` section of the CA's configuration. Parsing fills in every default, so the limiter gets complete
 // limits in milliseconds and never consults DEFAULT_LIMITS itself.
 import { z } from 'zod';
+import { durationSchema } from '../../config/duration.js';
 import type { Limit } from './gcra.js';
 import { DEFAULT_LIMITS, LIMIT_NAMES, type LimitName } from './limits.js';
 
@@ -9,15 +10,8 @@ export const DEFAULT_DOCS_URL = 'https://github.com/cobble/cobble/blob/main/docs
 
 export const DEFAULT_REDIS_PREFIX = 'cobble:ratelimits:';
 
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** A period: a number of seconds, or one number with one unit: "90s", "30m", "3h", "7d". */
-const periodSchema = z
-  .union([
-    z.number().int().positive(),
-    z.string().regex(/^[1-9][0-9]*[smhd]$/, 'expected a period such as "30m", "3h" or "7d", or a number of seconds'),
-  ])
-  .transform((period) => (typeof period === 'number' ? period * 1000 : Number(period.slice(0, -1)) * UNIT_MS[period.slice(-1) as keyof typeof UNIT_MS]));
+/** A period: a duration as everywhere in the configuration ("30m", "3h", "7d" or seconds), longer than zero. */
+const periodSchema = durationSchema.refine((ms) => ms > 0, 'a period must be longer than zero');
 
 const positiveInt = z.number().int().positive();
 
