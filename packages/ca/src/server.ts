@@ -63,7 +63,9 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     timeoutMs: config.va.timeoutMs,
     caaIdentities: config.caa.identities,
   });
-  const validator = options.validator ?? (config.va.perspectives ? await corroboratingValidator(va, config.va.perspectives, { source }) : va);
+  const validator = options.validator ?? (config.va.perspectives
+    ? await corroboratingValidator(va, config.va.perspectives, { source, onSummary: (summary) => logger.info({ mpic: summary }, 'multi-perspective corroboration') })
+    : va);
   const limiter = new RateLimiter(config.rateLimits, {
     clock,
     // Boulder's policy: a rate-limit store that is down lets requests through rather than stopping issuance.
