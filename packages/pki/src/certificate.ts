@@ -3,7 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { bytesEqual, toArrayBuffer } from './bytes.js';
 import { LintFailure, lintCertificate, type CertificateKind, type LintFinding } from './lint/index.js';
-import { throwawaySigner, verifySignatureAsync, type Signer } from './signer.js';
+import { lintCopySigner, verifySignatureAsync, type Signer } from './signer.js';
 import type { SignatureAlgorithm } from './algorithms.js';
 import { AsnConvert, algorithmIdentifier, asn1, assembleSigned, certificateParts, nameToString, parseName, tbsCertificateParts, type Extension } from './x509.js';
 
@@ -100,7 +100,7 @@ export async function issueTbs(tbs: Uint8Array, signer: Signer, options: IssueTb
   if (!bytesEqual(issuerSpki, signer.publicKey)) {
     throw new IssuanceCheckError(`${signer.description} is not the key of the ${options.issuerCertificate ? 'issuer certificate' : 'self-signed certificate'}`);
   }
-  const lintCopy = assembleSigned(tbs, signer.signatureAlgorithm, await throwawaySigner(signer).sign(tbs));
+  const lintCopy = assembleSigned(tbs, signer.signatureAlgorithm, await lintCopySigner(signer).sign(tbs));
   const lintInput = { kind: options.kind, issuer: options.issuerCertificate, crossSigned: options.crossSigned, skip: options.skipLints };
   const before = lintCertificate({ der: lintCopy, ...lintInput });
   if (before.length > 0) throw new LintFailure(what, before);

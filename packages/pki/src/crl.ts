@@ -1,7 +1,7 @@
 // CRLs: template -> TBSCertList -> lint copy -> real signature -> checks -> lint again (as for certificates).
 import { bytesEqual, toArrayBuffer } from './bytes.js';
 import { LintFailure, lintCrl, type CrlKind, type LintFinding } from './lint/index.js';
-import { throwawaySigner, verifySignature, type Signer } from './signer.js';
+import { lintCopySigner, verifySignature, type Signer } from './signer.js';
 import type { SignatureAlgorithm } from './algorithms.js';
 import {
   AsnConvert, OctetString, algorithmIdentifier, asn1, assembleSigned, authorityKeyIdentifierExtension, certificateParts,
@@ -68,7 +68,7 @@ export async function issueCrl(template: CrlTemplate, signer: Signer, options: {
   if (!bytesEqual(issuerSpki, signer.publicKey)) throw new IssuanceCheckError(`${signer.description} is not the key of the CRL issuer certificate`);
   const what = `CRL number ${template.number}`;
   const lintTbs = encodeTbsCrl(template, options.issuerCertificate, signer.signatureAlgorithm);
-  const lintCopy = assembleSigned(lintTbs, signer.signatureAlgorithm, await throwawaySigner(signer).sign(lintTbs));
+  const lintCopy = assembleSigned(lintTbs, signer.signatureAlgorithm, await lintCopySigner(signer).sign(lintTbs));
   const lintInput = { kind: template.kind, issuer: options.issuerCertificate, skip: options.skipLints };
   const before = lintCrl({ der: lintCopy, ...lintInput });
   if (before.length > 0) throw new LintFailure(what, before);

@@ -46,9 +46,22 @@ export function verifySignature(spki: Uint8Array, algorithm: SignatureAlgorithm,
 const verifyOnThreadPool = promisify(nodeVerify);
 const signOnThreadPool = promisify(nodeSign);
 
+// Issuer keys verify every signature their key makes; decoding the SPKI each time cost about 0.6 ms per leaf.
+const issuerKeys = new Map<string, KeyObject>();
+function cachedPublicKey(spki: Uint8Array): KeyObject {
+  const id = Buffer.from(spki).toString('base64');
+  let key = issuerKeys.get(id);
+  if (!key) {
+    key = publicKeyObject(spki);
+    issuerKeys.set(id, key);
+    if (issuerKeys.size > 64) issuerKeys.delete(issuerKeys.keys().next().value as string);
+  }
+  return key;
+}
+
 /** `verifySignature` on libuv's thread pool, so a CA's event loop keeps serving while it checks a signature. */
 export function verifySignatureAsync(spki: Uint8Array, algorithm: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  return verifyOnThreadPool(hashOf(algorithm), data, { key: publicKeyObject(spki), dsaEncoding: 'der' }, signature);
+  return verifyOnThreadPool(hashOf(algorithm), data, { key: cachedPublicKey(spki), dsaEncoding: 'der' }, signature);
 }
 
 /** A signer over a node:crypto private key (encrypted key files, throwaway lint keys, tests). */
@@ -76,16 +89,54 @@ export function generateSoftwareKey(algorithm: KeyAlgorithm): KeyObject {
   return generateKeyPairSync('ec', { namedCurve: curveOf(algorithm) }).privateKey;
 }
 
-// Throwaway keys sign only lint copies, never anything that leaves the process, so one per algorithm and
-// process is enough (RSA-4096 generation costs about a second).
+// Throwaway keys never sign anything that leaves the process, so one per kind and process is enough (RSA-4096
+// generation costs about a second), and their signers are kept too, as a CA asks for one per leaf.
 const throwawayKeys = new Map<KeyAlgorithm, KeyObject>();
+function throwawayKey(algorithm: KeyAlgorithm): KeyObject {
+  let key = throwawayKeys.get(algorithm);
+  if (!key) throwawayKeys.set(algorithm, (key = generateSoftwareKey(algorithm)));
+  return key;
+}
 
-/** A software signer of the same key algorithm and signature algorithm as `like`, for lint copies. */
+const throwawaySigners = new Map<string, Signer>();
+
+/** A software signer of the same key algorithm and signature algorithm as `like` (e.g. a ceremony's pre-check). */
 export function throwawaySigner(like: Pick<Signer, 'keyAlgorithm' | 'signatureAlgorithm'>): Signer {
-  let key = throwawayKeys.get(like.keyAlgorithm);
-  if (!key) {
-    key = generateSoftwareKey(like.keyAlgorithm);
-    throwawayKeys.set(like.keyAlgorithm, key);
+  const id = `same ${like.keyAlgorithm} ${like.signatureAlgorithm}`;
+  let signer = throwawaySigners.get(id);
+  if (!signer) throwawaySigners.set(id, (signer = new KeyObjectSigner(throwawayKey(like.keyAlgorithm), `throwaway ${like.keyAlgorithm} lint key`, like.signatureAlgorithm)));
+  return signer;
+}
+
+/**
+ * Signs lint copies of what `like` will sign. The lint copy must carry the exact TBS; lints read the TBS and the
+ * signature *algorithm*, never the signature value (no throwaway signature could verify under the issuer's key). So
+ * the cheapest key of the family signs it: P-256 for every ECDSA signature algorithm (OpenSSL signs P-256 about six
+ * times faster than P-384) and RSA-2048 for every RSA one. A CA lints every leaf it issues.
+ */
+class LintCopySigner implements Signer {
+  readonly publicKey: Uint8Array;
+  readonly description: string;
+  constructor(
+    private readonly key: KeyObject,
+    readonly keyAlgorithm: KeyAlgorithm,
+    readonly signatureAlgorithm: SignatureAlgorithm,
+  ) {
+    this.publicKey = new Uint8Array(createPublicKey(key).export({ type: 'spki', format: 'der' }));
+    this.description = `lint-copy key (${keyAlgorithmOfKeyObject(key)}) for ${signatureAlgorithm}`;
   }
-  return new KeyObjectSigner(key, `throwaway ${like.keyAlgorithm} lint key`, like.signatureAlgorithm);
+
+  async sign(data: Uint8Array): Promise<Uint8Array> {
+    return new Uint8Array(await signOnThreadPool(hashOf(this.signatureAlgorithm), data, { key: this.key, dsaEncoding: 'der' }));
+  }
+}
+
+export function lintCopySigner(like: Pick<Signer, 'keyAlgorithm' | 'signatureAlgorithm'>): Signer {
+  const id = `copy ${like.keyAlgorithm} ${like.signatureAlgorithm}`;
+  let signer = throwawaySigners.get(id);
+  if (!signer) {
+    const key = throwawayKey(isRsa(like.keyAlgorithm) ? 'rsa-2048' : 'ecdsa-p256');
+    throwawaySigners.set(id, (signer = new LintCopySigner(key, like.keyAlgorithm, like.signatureAlgorithm)));
+  }
+  return signer;
 }

@@ -239,6 +239,48 @@ export function parseCertificate(der: Uint8Array): asn1.Certificate {
   return AsnConvert.parse(toArrayBuffer(der), asn1.Certificate);
 }
 
+// Schema parsing (asn1js) costs about 1 ms for a leaf, and a CA lints every leaf it signs. Most of a leaf's bytes are
+// the same for every leaf of an issuer (issuer name, algorithm, most extensions), so the pieces are parsed one by one
+// and the parse of each distinct piece is kept. The results are shared: callers must treat them as read-only.
+const pieces = new Map<string, unknown>();
+function parsePiece<T>(bytes: Uint8Array, type: new () => T): T {
+  const id = `${type.name}:${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')}`;
+  let parsed = pieces.get(id) as T | undefined;
+  if (parsed === undefined) {
+    parsed = AsnConvert.parse(toArrayBuffer(bytes), type);
+    pieces.set(id, parsed);
+    if (pieces.size > 4096) pieces.delete(pieces.keys().next().value as string);
+  }
+  return parsed;
+}
+
+/**
+ * `parseCertificate` for a certificate whose TBS has the v3 shape (no unique identifiers): the same structure, built
+ * from separately parsed, memoised pieces. Anything else takes the plain path. Read-only, like the pieces.
+ */
+export function parseCertificateShared(der: Uint8Array): asn1.Certificate {
+  const [tbs, signatureAlgorithm, signatureValue] = derSequenceItems(der);
+  const fields = tbs ? derChildren(tbs.value) : [];
+  const [version, serial, signature, issuer, validity, subject, spki, extensions] = fields;
+  if (!signatureAlgorithm || signatureValue?.tag !== 0x03 || fields.length !== 8 || version!.tag !== 0xa0 || extensions!.tag !== 0xa3) return parseCertificate(der);
+  const [versionInteger] = derChildren(version!.value);
+  const [extensionList] = derChildren(extensions!.value);
+  return new asn1.Certificate({
+    tbsCertificate: new asn1.TBSCertificate({
+      version: versionInteger!.value[0]!,
+      serialNumber: toArrayBuffer(serial!.value),
+      signature: parsePiece(signature!.raw, asn1.AlgorithmIdentifier),
+      issuer: parsePiece(issuer!.raw, asn1.Name),
+      validity: AsnConvert.parse(toArrayBuffer(validity!.raw), asn1.Validity),
+      subject: parsePiece(subject!.raw, asn1.Name),
+      subjectPublicKeyInfo: AsnConvert.parse(toArrayBuffer(spki!.raw), asn1.SubjectPublicKeyInfo),
+      extensions: new asn1.Extensions(derChildren(extensionList!.value).map((e) => parsePiece(e.raw, asn1.Extension))),
+    }),
+    signatureAlgorithm: parsePiece(signatureAlgorithm.raw, asn1.AlgorithmIdentifier),
+    signatureValue: toArrayBuffer(signatureValue.value.subarray(1)),
+  });
+}
+
 export function parseCrl(der: Uint8Array): asn1.CertificateList {
   return AsnConvert.parse(toArrayBuffer(der), asn1.CertificateList);
 }

@@ -3,7 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeyObjectSigner, generateSoftwareKey, toPem, type KeyAlgorithm, type PemLabel } from '../src/index.js';
+import {
+  KeyObjectSigner, OID, generateSoftwareKey, intermediateTemplate, issueCertificate, newSerialNumber, rootTemplate, toPem, type KeyAlgorithm, type PemLabel, type Signer,
+} from '../src/index.js';
 
 const made: string[] = [];
 process.on('exit', () => {
@@ -42,3 +44,20 @@ export function softwareSigner(name: string, algorithm: KeyAlgorithm): KeyObject
 export const at = (iso: string) => new Date(iso);
 /** 2021-01-15, inside every test certificate's validity, for `openssl verify -attime`. */
 export const CHECK_TIME = String(Date.parse('2021-01-15T00:00:00Z') / 1000);
+
+/** A test root "C=US, O=Cobble Test, CN=<name>", valid 2020-09-04 to 2040-09-17. */
+export async function testRoot(key: Signer, commonName: string): Promise<Uint8Array> {
+  return (await issueCertificate(rootTemplate({
+    subject: { country: 'US', organization: 'Cobble Test', commonName }, publicKey: key.publicKey,
+    serialNumber: newSerialNumber(), notBefore: at('2020-09-04T00:00:00Z'), notAfter: at('2040-09-17T16:00:00Z'),
+  }), key, { kind: 'root' })).der;
+}
+
+/** A DV intermediate under a test root, valid from 2020-09-04 to `notAfter`. */
+export async function testIntermediate(root: { der: Uint8Array; key: Signer }, key: Signer, commonName: string, notAfter: string): Promise<Uint8Array> {
+  return (await issueCertificate(intermediateTemplate({
+    subject: { country: 'US', organization: 'Cobble Test', commonName }, publicKey: key.publicKey, issuerCertificate: root.der,
+    serialNumber: newSerialNumber(), notBefore: at('2020-09-04T00:00:00Z'), notAfter: at(notAfter),
+    issuerUrl: 'http://x2.i.example/', crlUrl: 'http://x2.c.example/', policies: [{ oid: OID.domainValidated }],
+  }), root.key, { kind: 'intermediate', issuerCertificate: root.der })).der;
+}

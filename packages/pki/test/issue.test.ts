@@ -6,7 +6,7 @@ import {
   intermediateTemplate, issueCertificate, issueCrl, leafTemplate, newSerialNumber, ocspSignerTemplate, rootTemplate,
   type Signer,
 } from '../src/index.js';
-import { CHECK_TIME, at, openssl, softwareSigner, tempDir, writePem } from './helpers.js';
+import { CHECK_TIME, at, openssl, softwareSigner, tempDir, testIntermediate, testRoot, writePem } from './helpers.js';
 
 const rootKey = softwareSigner('root', 'ecdsa-p384');
 const otherRootKey = softwareSigner('old root', 'rsa-2048');
@@ -14,16 +14,8 @@ const intKey = softwareSigner('int', 'rsa-2048');
 const leafKey = softwareSigner('leaf', 'ecdsa-p256');
 
 async function hierarchy() {
-  const root = await issueCertificate(rootTemplate({
-    subject: { country: 'US', organization: 'Cobble Test', commonName: 'Test Root X2' }, publicKey: rootKey.publicKey,
-    serialNumber: newSerialNumber(), notBefore: at('2020-09-04T00:00:00Z'), notAfter: at('2040-09-17T16:00:00Z'),
-  }), rootKey, { kind: 'root' });
-  const int = await issueCertificate(intermediateTemplate({
-    subject: { country: 'US', organization: 'Cobble Test', commonName: 'T1' }, publicKey: intKey.publicKey, issuerCertificate: root.der,
-    serialNumber: newSerialNumber(), notBefore: at('2020-09-04T00:00:00Z'), notAfter: at('2025-09-15T16:00:00Z'),
-    issuerUrl: 'http://x2.i.example/', crlUrl: 'http://x2.c.example/', policies: [{ oid: OID.domainValidated }],
-  }), rootKey, { kind: 'intermediate', issuerCertificate: root.der });
-  return { root: root.der, int: int.der };
+  const root = await testRoot(rootKey, 'Test Root X2');
+  return { root, int: await testIntermediate({ der: root, key: rootKey }, intKey, 'T1', '2025-09-15T16:00:00Z') };
 }
 
 test('a software hierarchy issues through lint-then-sign and OpenSSL verifies it strictly', async () => {

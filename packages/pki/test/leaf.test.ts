@@ -2,11 +2,13 @@
 // variations a CA uses; and what it writes goes through lint-then-sign like any other certificate.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { parseCertificate, parseCertificateShared } from '../src/x509.js';
 import {
-  LintFailure, OID, encodeTbsCertificate, intermediateTemplate, issueCertificate, issueTbs, leafEncoder, leafTemplate, newSerialNumber, rootTemplate,
+  LintFailure, encodeTbsCertificate, issueTbs, leafEncoder, leafTemplate, newSerialNumber,
   type LeafFields, type LeafIssuerProfile, type Signer,
 } from '../src/index.js';
-import { CHECK_TIME, at, openssl, softwareSigner, tempDir, writePem } from './helpers.js';
+import { CHECK_TIME, at, openssl, softwareSigner, tempDir, testIntermediate, testRoot, writePem } from './helpers.js';
 
 const rootKey = softwareSigner('root', 'ecdsa-p384');
 const intKey = softwareSigner('int', 'ecdsa-p384');
@@ -15,16 +17,8 @@ const ecLeaf = softwareSigner('leaf', 'ecdsa-p256');
 const rsaLeaf = softwareSigner('rsa leaf', 'rsa-2048');
 
 async function issuers() {
-  const root = await issueCertificate(rootTemplate({
-    subject: { country: 'US', organization: 'Cobble Test', commonName: 'Test Root' }, publicKey: rootKey.publicKey,
-    serialNumber: newSerialNumber(), notBefore: at('2020-09-04T00:00:00Z'), notAfter: at('2040-09-17T16:00:00Z'),
-  }), rootKey, { kind: 'root' });
-  const intermediate = async (name: string, key: Signer) => (await issueCertificate(intermediateTemplate({
-    subject: { country: 'US', organization: 'Cobble Test', commonName: name }, publicKey: key.publicKey, issuerCertificate: root.der,
-    serialNumber: newSerialNumber(), notBefore: at('2020-09-04T00:00:00Z'), notAfter: at('2028-09-01T00:00:00Z'),
-    issuerUrl: 'http://root.i.example/', crlUrl: 'http://root.c.example/', policies: [{ oid: OID.domainValidated }],
-  }), rootKey, { kind: 'intermediate', issuerCertificate: root.der })).der;
-  return { root: root.der, ec: await intermediate('E9', intKey), rsa: await intermediate('R9', rsaIntKey) };
+  const root = { der: await testRoot(rootKey, 'Test Root'), key: rootKey };
+  return { root: root.der, ec: await testIntermediate(root, intKey, 'E9', '2028-09-01T00:00:00Z'), rsa: await testIntermediate(root, rsaIntKey, 'R9', '2028-09-01T00:00:00Z') };
 }
 
 const variants: Array<[string, Partial<LeafFields>]> = [
@@ -80,4 +74,16 @@ test('issueTbs refuses a leaf that breaks a lint before the real key signs anyth
   await assert.rejects(issueTbs(tbs, counting, { kind: 'leaf', issuerCertificate: ec }),
     (e: unknown) => e instanceof LintFailure && e.findings.some((f) => f.lint === 'e_leaf_validity_period'));
   assert.equal(realSignatures, 0);
+});
+
+test('the shared-piece certificate parse builds what the plain schema parse builds, for every kind of certificate', async () => {
+  const { root, ec, rsa } = await issuers();
+  const leaf = await issueTbs(leafEncoder({ issuerCertificate: ec, signatureAlgorithm: 'ecdsa-with-SHA384', issuerUrl: 'http://i.example/e9.der', crlUrl: 'http://c.example/e9/3.crl' })
+    .encodeTbs({ serialNumber: newSerialNumber(), notBefore: at('2021-01-01T00:00:00Z'), notAfter: at('2021-03-31T23:59:59Z'), publicKey: ecLeaf.publicKey, dnsNames: ['a.example.com', 'b.example.com'], ipAddresses: ['192.0.2.1'] }),
+  intKey, { kind: 'leaf', issuerCertificate: ec });
+  for (const der of [root, ec, rsa, leaf.der, leaf.der]) {
+    const shared = parseCertificateShared(der);
+    assert.deepEqual(new Uint8Array(AsnConvert.serialize(shared)), der, 'it serialises back to the same bytes');
+    assert.deepEqual(new Uint8Array(AsnConvert.serialize(shared.tbsCertificate)), new Uint8Array(AsnConvert.serialize(parseCertificate(der).tbsCertificate)));
+  }
 });

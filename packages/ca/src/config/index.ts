@@ -6,16 +6,12 @@ import { issuersConfigSchema } from './issuer.js';
 import { perspectivesConfigSchema } from './perspectives.js';
 import { profilesConfigSchema } from './profiles.js';
 import { durationSchema } from './duration.js';
+import { caaIdentity, port, vaFields } from './fields.js';
 import { rateLimitsConfigSchema } from '../ra/ratelimits/config.js';
 export { ConfigError } from './errors.js';
 export type { ChainConfig, IssuingKeyConfig } from './issuer.js';
 export type { ProfileConfig, ProfilesConfig } from './profiles.js';
 
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected "host:port", e.g. "127.0.0.1:8053"');
-
-const port = z.number().int().min(0).max(65535);
 
 const externalAccountBindingSchema = z.strictObject({
   /** When true, newAccount without an EAB is refused with externalAccountRequired. */
@@ -38,11 +34,7 @@ export const caConfigSchema = z.strictObject({
     .prefault({}),
   va: z
     .strictObject({
-      httpPort: port.min(1).default(80),
-      tlsPort: port.min(1).default(443),
-      /** The one recursive resolver for challenges and CAA, "host:port"; point it at a DNSSEC-validating resolver. */
-      dnsServer: hostPort.optional(),
-      timeoutMs: z.number().int().positive().max(120_000).optional(),
+      ...vaFields,
       /** Remote perspectives that must corroborate every validation and CAA check (MPIC). */
       perspectives: perspectivesConfigSchema.optional(),
     })
@@ -50,7 +42,7 @@ export const caConfigSchema = z.strictObject({
   caa: z
     .strictObject({
       /** Our issuer domain names (RFC 8659 issue/issuewild values that permit us); shown in meta.caaIdentities. */
-      identities: z.array(z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/, 'expected a lower-case domain name such as "letsencrypt.org"')).min(1).default(['cobble.test']),
+      identities: z.array(caaIdentity).min(1).default(['cobble.test']),
       /** At finalize, names validated longer ago than this are checked again (BR 3.2.2.8: 8 hours at most). */
       recheckAfter: durationSchema.prefault('7h'),
     })

@@ -8,12 +8,9 @@ import { ValidationAuthority } from '../va/index.js';
 import { RemotePerspective, serveRemotePerspective, type PerspectiveTls, type RemotePerspectiveServer } from '../va/remote.js';
 import type { Validator } from '../va/types.js';
 import { ConfigError } from './errors.js';
+import { caaIdentity, port, vaFields } from './fields.js';
 import { parseConfigSection, readYamlFile } from './load.js';
 
-const port = z.number().int().min(0).max(65535);
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected "host:port", e.g. "127.0.0.1:8053"');
 const pemFile = z.string().min(1, 'expected the path of a PEM file');
 const perspectiveName = z
   .string()
@@ -73,12 +70,9 @@ export const vaRemoteConfigSchema = z.strictObject({
   /** The perspective's own VA, as the CA's `va` section; its DNS resolver should be in its own RIR's region. */
   va: z
     .strictObject({
-      httpPort: port.min(1).default(80),
-      tlsPort: port.min(1).default(443),
-      dnsServer: hostPort.optional(),
-      timeoutMs: z.number().int().positive().max(120_000).optional(),
-      /** The issuer domain names a CAA record must name, as the CA's `acme.caaIdentities`. */
-      caaIdentities: z.array(z.string().min(1)).optional(),
+      ...vaFields,
+      /** The issuer domain names a CAA record must name: the CA's `caa.identities`. */
+      caaIdentities: z.array(caaIdentity).optional(),
     })
     .prefault({}),
 });

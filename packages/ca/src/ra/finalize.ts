@@ -44,14 +44,15 @@ export class Finalizer {
   constructor(private readonly ctx: RaContext) {}
 
   async finalize(account: Account, accountUri: string, orderId: string, csrB64: unknown): Promise<Order> {
-    const order = ownedBy(await this.ctx.sa.getOrder(orderId, this.ctx.clock.now()), account, 'order');
+    const loaded = await this.ctx.sa.getOrderWithAuthorizations(orderId, this.ctx.clock.now());
+    const order = ownedBy(loaded?.order, account, 'order');
     if (order.status !== 'ready') {
       throw new AcmeProblem('orderNotReady', `the order is "${order.status}", not "ready"; finalize needs every authorization valid`);
     }
     const profile = this.ctx.profiles.forOrder(order.profile);
     const csr = this.checkCsr(order, csrB64, profile);
     const key = await this.checkKeyPolicy(account, csr);
-    await this.recheckCaa(order, accountUri);
+    await this.recheckCaa(order, loaded!.authorizations, accountUri);
     await this.checkRateLimits(order);
     const issuer = this.issuerFor(key, profile);
     const validity = this.validityOf(order, profile);
@@ -142,9 +143,8 @@ export class Finalizer {
    * Step 3: CAA again for every name whose validation is older than the recheck window (BR 3.2.2.8), each name on its
    * own and all at once. Refused with one `caa` subproblem per failing name, and the order becomes invalid.
    */
-  private async recheckCaa(order: Order, accountUri: string): Promise<void> {
+  private async recheckCaa(order: Order, authzs: FinalizeAuthorization[], accountUri: string): Promise<void> {
     const now = this.ctx.clock.now();
-    const authzs = await this.ctx.sa.authorizationsOfOrder(order.id);
     const dns = authzs.filter((a) => a.identifier.type === 'dns'); // RFC 8738 §9: no CAA for IP addresses
     const stale = dns.filter((a) => a.validatedAt === undefined || now - a.validatedAt > this.ctx.settings.caaRecheckAfterMs);
     const outcomes = await Promise.all(stale.map(async (authz) => ({ authz, result: await this.checkCaa(authz, accountUri) })));

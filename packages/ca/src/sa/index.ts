@@ -79,6 +79,7 @@ function prepared<R>(db: Kysely<Database>, build: (db: Kysely<Database>, arg: (i
 
 export class StorageAuthority {
   private readonly accountById;
+  private readonly blockedKey;
   private readonly authzWithChallenges;
   private readonly claimPendingChallenge;
   private readonly updateChallengeOutcome;
@@ -100,6 +101,7 @@ export class StorageAuthority {
     private readonly raw: SqliteDatabase.Database,
   ) {
     this.accountById = precompiled(db, (d) => d.selectFrom('accounts').selectAll().where('id', '=', ''));
+    this.blockedKey = precompiled(db, (d) => d.selectFrom('blocked_keys').select('spki_sha256').where('spki_sha256', '=', ''));
     // One round trip for an authorization and its challenges (every authorization is created with at least one).
     this.authzWithChallenges = precompiled(db, (d) =>
       d
@@ -218,7 +220,16 @@ export class StorageAuthority {
         .leftJoin('order_authorizations', 'order_authorizations.order_id', 'orders.id')
         .leftJoin('authorizations', 'authorizations.id', 'order_authorizations.authz_id')
         .selectAll('orders')
-        .select(['authorizations.id as a_id', 'authorizations.status as a_status', 'authorizations.expires as a_expires'])
+        .select([
+          'authorizations.id as a_id',
+          'authorizations.status as a_status',
+          'authorizations.expires as a_expires',
+          'authorizations.identifier_type as a_identifier_type',
+          'authorizations.identifier_value as a_identifier_value',
+          'authorizations.wildcard as a_wildcard',
+          'authorizations.validated_at as a_validated_at',
+          'authorizations.validation_method as a_validation_method',
+        ])
         .where('orders.id', '=', '')
         .orderBy('order_authorizations.position'),
     );
@@ -363,27 +374,47 @@ export class StorageAuthority {
     });
   }
 
-  async getOrder(id: string, now = Date.now()): Promise<Order | undefined> {
+  async getOrder(id: string, now: number): Promise<Order | undefined> {
+    return (await this.getOrderWithAuthorizations(id, now))?.order;
+  }
+
+  /**
+   * An order and what finalize decides on about each of its authorizations, in one query: one fresh object per
+   * authorization, each with its own identifier (the 2020 CAA recheck bug was one identifier object shared by every
+   * authorization of a batch).
+   */
+  async getOrderWithAuthorizations(id: string, now: number): Promise<{ order: Order; authorizations: FinalizeAuthorization[] } | undefined> {
     const rows = await this.orderWithAuthzs(id);
     const row = rows[0];
     if (!row) return undefined;
-    const authzs = rows.flatMap((r) => (r.a_id === null ? [] : [{ id: r.a_id, status: r.a_status!, expires: r.a_expires! }]));
-    const authzStatuses = authzs.map((a) => effectiveAuthzStatus(a.status as AuthorizationStatus, a.expires, now));
-    const error = json<ErrorJson>(row.error);
-    return {
+    const authorizations: FinalizeAuthorization[] = rows.flatMap((r) =>
+      r.a_id === null
+        ? []
+        : [{
+            id: r.a_id,
+            identifier: { type: r.a_identifier_type!, value: r.a_identifier_value! },
+            wildcard: r.a_wildcard === 1,
+            status: effectiveAuthzStatus(r.a_status as AuthorizationStatus, r.a_expires!, now),
+            expires: r.a_expires!,
+            validatedAt: r.a_validated_at ?? undefined,
+            validationMethod: (r.a_validation_method ?? undefined) as ChallengeType | undefined,
+          }],
+    );
+    const order: Order = {
       id: row.id,
       accountId: row.account_id,
-      status: orderStatus(row, authzStatuses, now),
+      status: orderStatus(row, authorizations.map((a) => a.status), now),
       expires: row.expires,
       identifiers: JSON.parse(row.identifiers) as Identifier[],
       notBefore: row.not_before ?? undefined,
       notAfter: row.not_after ?? undefined,
-      authzIds: authzs.map((a) => a.id),
-      error,
+      authzIds: authorizations.map((a) => a.id),
+      error: json<ErrorJson>(row.error),
       certificateId: row.certificate_id ?? undefined,
       createdAt: row.created_at,
       profile: row.profile,
     };
+    return { order, authorizations };
   }
 
   /** A page of an account's order IDs, newest first; `before` is the created_at cursor of the previous page. */
@@ -462,38 +493,6 @@ export class StorageAuthority {
       if (outcome.ok) await this.validateAuthz(trx, authzId, outcome.at, challenge.type, outcome.validUntil);
       else await this.updateAuthzOutcome(trx, authzId, 'invalid');
     });
-  }
-
-  /**
-   * The authorizations of an order as finalize decides on them: one fresh object per authorization, each with its
-   * own identifier (the 2020 CAA recheck bug was one identifier object shared by every authorization of a batch).
-   */
-  async authorizationsOfOrder(orderId: string): Promise<FinalizeAuthorization[]> {
-    const rows = await this.db
-      .selectFrom('order_authorizations')
-      .innerJoin('authorizations', 'authorizations.id', 'order_authorizations.authz_id')
-      .select([
-        'authorizations.id',
-        'authorizations.identifier_type',
-        'authorizations.identifier_value',
-        'authorizations.wildcard',
-        'authorizations.status',
-        'authorizations.expires',
-        'authorizations.validated_at',
-        'authorizations.validation_method',
-      ])
-      .where('order_authorizations.order_id', '=', orderId)
-      .orderBy('order_authorizations.position')
-      .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      identifier: { type: r.identifier_type, value: r.identifier_value },
-      wildcard: r.wildcard === 1,
-      status: r.status as AuthorizationStatus,
-      expires: r.expires,
-      validatedAt: r.validated_at ?? undefined,
-      validationMethod: (r.validation_method ?? undefined) as ChallengeType | undefined,
-    }));
   }
 
   /** The account's valid, unexpired authorizations of one profile for the given base names (authorization reuse). */
@@ -631,8 +630,7 @@ export class StorageAuthority {
   // ---- blocked keys ----
 
   async isKeyBlocked(spkiSha256: string): Promise<boolean> {
-    const row = await this.db.selectFrom('blocked_keys').select('spki_sha256').where('spki_sha256', '=', spkiSha256).executeTakeFirst();
-    return row !== undefined;
+    return (await this.blockedKey(spkiSha256)).length > 0;
   }
 
   /** Blocks a key for accounts and CSRs; blocking an already blocked key keeps the first record. */

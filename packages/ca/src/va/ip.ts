@@ -18,7 +18,9 @@ export interface IpTarget {
  */
 export function ipTarget(name: string): IpTarget | undefined {
   // ipaddr.js accepts every notation inet_aton does (octal, hex, short forms), so each of those is caught here too.
-  if (!ipaddr.isValid(name)) return undefined;
+  // A letter past f (other than the x of 0x) appears in no IPv4 notation: such names without a colon or a zone index
+  // skip ipaddr.js's regular expressions, which cost about 0.1 ms per validation.
+  if ((!/[:%]/.test(name) && /[g-wyz]/i.test(name)) || !ipaddr.isValid(name)) return undefined;
   const parsed = ipaddr.parse(name);
   const canonical = parsed.kind() === 'ipv6' ? (parsed as ipaddr.IPv6).toRFC5952String() : parsed.toString();
   if (name !== canonical || name.includes('%')) {

@@ -3,7 +3,7 @@ import { createPublicKey } from 'node:crypto';
 import { keyAlgorithmOfSpki, type KeyAlgorithm, type SignatureAlgorithm } from '../algorithms.js';
 import { derChildren, toArrayBuffer } from '../bytes.js';
 import {
-  AsnConvert, OID, asn1, certificateParts, parseCertificate, parseCrl, signatureAlgorithmOf, splitSigned,
+  AsnConvert, OID, asn1, certificateParts, parseCertificateShared, parseCrl, signatureAlgorithmOf, splitSigned,
 } from '../x509.js';
 
 type Ctor<T> = new (...args: any[]) => T;
@@ -48,7 +48,7 @@ export class CertificateView {
   readonly extensions: ExtensionSet;
 
   constructor(readonly der: Uint8Array) {
-    this.cert = parseCertificate(der);
+    this.cert = parseCertificateShared(der);
     this.raw = certificateParts(der);
     this.outerSignatureAlgorithm = splitSigned(der).signatureAlgorithm;
     this.extensions = new ExtensionSet(this.cert.tbsCertificate.extensions ?? []);
