@@ -5,17 +5,18 @@ import { parseCaConfig, type CaConfigInput } from './config/index.js';
 import { configuredHierarchy, loadOrCreateHierarchy } from './issuer/index.js';
 import { StorageAuthority } from './sa/index.js';
 import { Profiles } from './ra/index.js';
+import { systemClock } from './core/clock.js';
 
 export async function prepareDataDir(input: CaConfigInput): Promise<void> {
   const source = 'prepareDataDir config';
   const config = parseCaConfig(input, source);
   const dataDir = resolve(config.dataDir);
   const profiles = new Profiles(config.profiles);
-  profiles.checkAgainstBaselineRequirements(Date.now(), source);
+  profiles.checkAgainstBaselineRequirements(systemClock.now(), source);
   const development = await loadOrCreateHierarchy(dataDir);
   // Configured issuers are checked once here (token, PIN, key, chains), so a wrong PIN stops the CA before any
   // worker starts, rather than every worker trying it: HSMs lock the PIN after a few failed logins.
-  if (config.issuers) (await configuredHierarchy(development, config.issuers, profiles.longestValidity(), Date.now())).close();
+  if (config.issuers) (await configuredHierarchy(development, config.issuers, profiles.longestValidity(), systemClock.now())).close();
   const sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'));
   await sa.close();
 }

@@ -73,7 +73,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   });
 
   // AIA issuer certificates and CRLs over plain HTTP, as the BRs require for caIssuers and CRL distribution points.
-  const crls = new CrlPublisher(sa);
+  const crls = new CrlPublisher(sa, clock);
   let urlBase = '';
   // Routed by exact lookup of the paths the issuer names in its leaves.
   const routes = new Map<string, { kind: 'aia' | 'crl'; chain: IssuerChain }>();

@@ -76,7 +76,7 @@ describe('accounts', () => {
     // The server's own database (read from this process) shows the pending authorization cancelled.
     const sa = await StorageAuthority.openSqlite(join(h.dataDir, 'ca.sqlite3'));
     try {
-      const authz = await sa.getAuthorization(pending.authorizations[0].split('/').pop());
+      const authz = await sa.getAuthorization(pending.authorizations[0].split('/').pop(), Date.now());
       assert.equal(authz?.status, 'deactivated');
     } finally {
       await sa.close();

@@ -4,6 +4,7 @@
 import { CRL_REASONS, issueCrl, type CrlReasonName } from '@cobble/pki';
 import type { IssuerChain } from '../issuer/index.js';
 import type { StorageAuthority } from '../sa/index.js';
+import type { Clock } from '../core/clock.js';
 
 const REFRESH_MS = 3_600_000;
 /** BR 4.9.7: a subscriber CRL's nextUpdate is at most ten days after thisUpdate. */
@@ -21,11 +22,14 @@ export class CrlPublisher {
   private readonly cache = new Map<string, Cached>();
   private readonly building = new Map<string, Promise<Cached>>();
 
-  constructor(private readonly sa: StorageAuthority) {}
+  constructor(
+    private readonly sa: StorageAuthority,
+    private readonly clock: Clock,
+  ) {}
 
   /** The current DER CRL for `chain`, whose leaves name `url` as their distribution point. */
   async crlFor(chain: IssuerChain, url: string): Promise<Buffer> {
-    const now = Date.now();
+    const now = this.clock.now();
     const stamp = await this.sa.revocationStamp(chain.name);
     const cached = this.cache.get(chain.name);
     if (cached && cached.stamp === stamp && now - cached.builtAt < REFRESH_MS) return cached.der;
@@ -40,7 +44,7 @@ export class CrlPublisher {
   }
 
   private async build(chain: IssuerChain, url: string, stamp: string): Promise<Cached> {
-    const now = Date.now();
+    const now = this.clock.now();
     const thisUpdate = new Date(Math.floor(now / 1000) * 1000);
     const revoked = await this.sa.listRevoked(chain.name, now);
     const crl = await issueCrl(

@@ -214,7 +214,7 @@ export class Finalizer {
   private async reserveSerial(account: Account, notAfter: number): Promise<string> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const candidate = newSerial();
-      if (await this.ctx.sa.reserveSerial(candidate, account.id, notAfter)) return candidate;
+      if (await this.ctx.sa.reserveSerial(candidate, account.id, notAfter, this.ctx.clock.now())) return candidate;
     }
     throw new Error('could not reserve a unique serial');
   }

@@ -451,7 +451,7 @@ export class StorageAuthority {
     };
   }
 
-  async getAuthorization(id: string, now = Date.now()): Promise<Authorization | undefined> {
+  async getAuthorization(id: string, now: number): Promise<Authorization | undefined> {
     const rows = await this.authzWithChallenges(id);
     const row = rows[0];
     if (!row) return undefined;
@@ -534,9 +534,9 @@ export class StorageAuthority {
   // ---- serials and certificates ----
 
   /** Claims a serial before anything is signed with it; false if it was ever used (the unique key decides). */
-  async reserveSerial(serial: string, accountId: string, expires: number): Promise<boolean> {
+  async reserveSerial(serial: string, accountId: string, expires: number, at: number): Promise<boolean> {
     try {
-      await this.insertSerial(this.db, serial, accountId, Date.now(), expires);
+      await this.insertSerial(this.db, serial, accountId, at, expires);
       return true;
     } catch (err) {
       if (isUniqueViolation(err)) return false;
