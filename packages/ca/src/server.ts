@@ -16,6 +16,7 @@ import { buildWfe } from './wfe/index.js';
 import { CrlPublisher } from './crl/index.js';
 import { corroboratingValidator } from './config/perspectives.js';
 import { systemClock, type Clock } from './core/clock.js';
+import { startTestMode, type TestMode } from './testmode/index.js';
 
 export interface RunningCa {
   directoryUrl: string;
@@ -26,6 +27,8 @@ export interface RunningCa {
   port: number;
   /** Port of the plain-HTTP listener serving AIA issuer certificates. */
   httpPort: number;
+  /** With `testMode.enabled`: the DNS server's records and addresses, and the ports the VA fetches challenges from. */
+  testMode?: Omit<TestMode, 'close'>;
   close(): Promise<void>;
 }
 
@@ -56,10 +59,19 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     configured?.close();
     throw err;
   }
+  let testMode: TestMode | undefined;
+  try {
+    // Ports the configuration leaves out get test mode's defaults, so the input as written decides.
+    testMode = config.testMode.enabled ? await startTestMode(config.testMode, input.va ?? {}) : undefined;
+  } catch (err) {
+    await sa.close();
+    configured?.close();
+    throw err;
+  }
   const va = new ValidationAuthority({
-    httpPort: config.va.httpPort,
-    tlsPort: config.va.tlsPort,
-    dnsServer: config.va.dnsServer,
+    httpPort: testMode?.http01Port ?? config.va.httpPort,
+    tlsPort: testMode?.tlsAlpn01Port ?? config.va.tlsPort,
+    dnsServer: testMode?.dnsServer ?? config.va.dnsServer,
     timeoutMs: config.va.timeoutMs,
     caaIdentities: config.caa.identities,
   });
@@ -122,7 +134,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
       caaRecheckAfterMs: config.caa.recheckAfter,
       blockedNames: config.policy.blockedNames,
       blockedSuffixes: config.policy.blockedSuffixes,
-      allowSpecialPurposeIps: config.policy.allowSpecialPurposeIps,
+      allowSpecialPurposeIps: config.policy.allowSpecialPurposeIps || testMode !== undefined,
       urlBase: () => urlBase,
     },
   });
@@ -147,6 +159,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     await limiter.close();
     await sa.close();
     configured?.close();
+    await testMode?.close();
     throw err;
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -157,6 +170,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     rootsPem: rootsPemOf(hierarchy),
     port,
     httpPort,
+    testMode,
     close: () =>
       (closed ??= (async () => {
         await app.close();
@@ -168,6 +182,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
         await limiter.close();
         await sa.close();
         configured?.close();
+        await testMode?.close();
       })()),
   };
 }

@@ -84,6 +84,20 @@ export const caConfigSchema = z.strictObject({
     .prefault({}),
   /** Issuing intermediates with keys on a PKCS#11 token (or in a key file); without it, the development hierarchy. */
   issuers: issuersConfigSchema.optional(),
+  /**
+   * For testing ACME clients on one machine, never for a real CA: a DNS server on 127.0.0.1 where every name is
+   * 127.0.0.1/::1 and TXT/CAA records are set in memory replaces `va.dnsServer`; the VA fetches http-01 and
+   * tls-alpn-01 from ports 5002 and 5001 unless `va.httpPort`/`va.tlsPort` are given; special-purpose IPs are allowed.
+   */
+  testMode: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** UDP and TCP port of the DNS server. 0 = a free port. */
+      dnsPort: port.default(0),
+      /** Port of the loopback endpoint lego's httpreq DNS provider publishes TXT records through. 0 = a free port. */
+      httpreqPort: port.default(0),
+    })
+    .prefault({}),
 });
 
 export type CaConfig = z.infer<typeof caConfigSchema>;

@@ -7,14 +7,17 @@ import { ConfigError, parseCaConfig, prepareDataDir, readCaConfigFile, startCa, 
 import { CliError } from '../errors.js';
 import { runVaRemote, usage as vaRemoteUsage } from './va-remote.js';
 
-export const summary = 'ACME certificate authority: `cobble ca serve [--config FILE] [--workers N]`, `cobble ca va-remote --config FILE`';
+export const summary = 'ACME certificate authority: `cobble ca serve [--config FILE] [--workers N] [--test]`, `cobble ca va-remote --config FILE`';
 
-const usage = `usage: cobble ca serve [--config FILE] [--workers N]
+const usage = `usage: cobble ca serve [--config FILE] [--workers N] [--test]
 
 Starts the ACME CA (RFC 8555) over HTTPS. Without --config: 127.0.0.1:14000, data in ./data.
 Prints the ACME directory URL and the PEM file a client must trust for the server's HTTPS.
 --workers N runs N processes on the same port and database (default 1). Nonces are per process, so a client
 that moves between connections may see an occasional badNonce, which ACME clients retry.
+--test turns on test mode (config testMode.enabled), for testing ACME clients on this machine: a DNS server on
+127.0.0.1 where every name is this host, challenges fetched from ports 5002 (http-01) and 5001 (tls-alpn-01) unless
+va.httpPort / va.tlsPort say otherwise, and an endpoint lego's httpreq DNS provider sets TXT records through.
 
 ${vaRemoteUsage}`;
 
@@ -170,11 +173,11 @@ export async function run(args: string[]): Promise<number> {
   }
   if (sub === 'va-remote') return runVaRemote(rest);
   if (sub !== 'serve') throw new CliError(`unknown subcommand '${sub}'\n\n${usage}`, 2);
-  let values: { config?: string; workers?: string; help?: boolean };
+  let values: { config?: string; workers?: string; test?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: rest,
-      options: { config: { type: 'string', short: 'c' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { config: { type: 'string', short: 'c' }, workers: { type: 'string' }, test: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     }));
   } catch (err) {
@@ -197,9 +200,16 @@ export async function run(args: string[]): Promise<number> {
     throw err;
   }
   const source = values.config ?? 'defaults';
+  if (values.test) input = { ...input, testMode: { ...input.testMode, enabled: true } };
+  // Each worker would run its own DNS server and record store, and the VA of one would not see the records of another.
+  if (workers > 1 && (values.test || config.testMode.enabled)) throw new CliError('test mode runs in one process: leave out --workers', 2);
   if (workers > 1) return runPrimary(input, config, workers, source);
   const ca = await start(input, config, source);
   printReady(ca, config);
+  if (ca.testMode) {
+    const { dnsServer, httpreqEndpoint, http01Port, tlsAlpn01Port } = ca.testMode;
+    console.log(`Test mode: DNS ${dnsServer} (every name is 127.0.0.1 / ::1); challenges fetched from :${http01Port} (http-01), :${tlsAlpn01Port} (tls-alpn-01); lego httpreq endpoint ${httpreqEndpoint}`);
+  }
   await waitForSignal();
   await ca.close();
   return 0;

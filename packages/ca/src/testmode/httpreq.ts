@@ -1,0 +1,65 @@
+// A loopback HTTP endpoint in the shape of lego's `httpreq` DNS provider (default mode): POST /present and /cleanup
+// with {"fqdn": "_acme-challenge.example.com.", "value": "..."}. With it, lego publishes dns-01 TXT records in test
+// mode's DNS server without a hook script.
+import { once } from 'node:events';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TestDnsRecords } from './records.js';
+
+const HOST = '127.0.0.1';
+/** A TXT request is a few hundred bytes; more is not lego. */
+const MAX_BODY = 16 * 1024;
+
+export interface HttpreqEndpoint {
+  /** What lego's HTTPREQ_ENDPOINT takes. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  let body = '';
+  for await (const chunk of request) {
+    body += String(chunk);
+    if (body.length > MAX_BODY) throw new Error('request body too large');
+  }
+  return JSON.parse(body);
+}
+
+function txtRequest(body: unknown): { fqdn: string; value: string } | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { fqdn, value } = body as Record<string, unknown>;
+  return typeof fqdn === 'string' && fqdn.length > 0 && typeof value === 'string' ? { fqdn, value } : undefined;
+}
+
+export async function startHttpreqEndpoint(records: TestDnsRecords, port = 0): Promise<HttpreqEndpoint> {
+  const server = createServer((request, response) => {
+    const reply = (status: number, text: string) => response.writeHead(status, { 'Content-Type': 'text/plain' }).end(`${text}\n`);
+    const action = request.url === '/present' ? 'present' : request.url === '/cleanup' ? 'cleanup' : undefined;
+    if (!action) return reply(404, 'not found: POST /present or /cleanup');
+    if (request.method !== 'POST') return reply(405, 'use POST');
+    readJson(request).then(
+      (body) => {
+        const txt = txtRequest(body);
+        if (!txt) return reply(400, 'expected JSON {"fqdn": "...", "value": "..."}');
+        if (action === 'present') records.addTxt(txt.fqdn, txt.value);
+        else records.removeTxt(txt.fqdn, txt.value);
+        reply(200, 'ok');
+      },
+      (err: Error) => reply(400, `bad request: ${err.message}`),
+    );
+  });
+  server.listen(port, HOST);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
+  const bound = (server.address() as AddressInfo).port;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${HOST}:${bound}`,
+    port: bound,
+    close: () =>
+      (closed ??= new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      })),
+  };
+}
