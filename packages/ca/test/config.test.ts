@@ -127,3 +127,10 @@ test('`cobble ca serve --config` with an unknown key exits 1 and prints the file
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /usage: cobble ca serve/);
 });
+
+test('test mode refuses remote perspectives, which cannot see its DNS records', () => {
+  const perspectives = { remotes: [{ name: 'a', rir: 'ARIN', url: 'https://127.0.0.1:1' }, { name: 'b', rir: 'RIPE', url: 'https://127.0.0.1:2' }], tls: { cert: 'c.pem', key: 'k.pem', ca: 'ca.pem' } };
+  assert.throws(() => parseCaConfig({ testMode: { enabled: true }, va: { perspectives } }, 'ca.yaml'),
+    (err: unknown) => err instanceof ConfigError && /ca\.yaml: key "va\.perspectives": test mode answers DNS on this machine only/.test(err.message));
+  assert.ok(parseCaConfig({ va: { perspectives } }).va.perspectives, 'without test mode the same perspectives are accepted');
+});

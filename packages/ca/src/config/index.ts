@@ -98,6 +98,11 @@ export const caConfigSchema = z.strictObject({
       httpreqPort: port.default(0),
     })
     .prefault({}),
+}).superRefine((config, ctx) => {
+  // Remote perspectives resolve names in their own DNS, where test mode's records do not exist.
+  if (config.testMode.enabled && config.va.perspectives) {
+    ctx.addIssue({ code: 'custom', path: ['va', 'perspectives'], message: 'test mode answers DNS on this machine only, so remote perspectives cannot corroborate; remove va.perspectives or turn testMode off' });
+  }
 });
 
 export type CaConfig = z.infer<typeof caConfigSchema>;
