@@ -2,7 +2,7 @@
 // unshards the result. WebCrypto only, like the client.
 import { b64url } from './codec.js';
 import { openWeb, publicKeyFromPrivateWeb } from './hpke/web.js';
-import type { BatchSelector, Interval, Query } from './messages/index.js';
+import type { BatchSelector, HpkeConfig, Interval, Query } from './messages/index.js';
 import { collectorHpke, paramsCodec, paramsVdaf, paramsWireContext, type CollectorParams } from './params.js';
 import { resultToJson } from './vdaf.js';
 
@@ -42,9 +42,23 @@ export class DapCollector {
     return { authorization: `Bearer ${this.params.collectorAuthToken}`, ...extra };
   }
 
+  /** The collector's HPKE key, checked against its config: a collection closes the batch, so fail before that. */
+  private async key(): Promise<{ config: HpkeConfig; privateKey: Uint8Array }> {
+    let k;
+    try {
+      k = collectorHpke(this.params);
+    } catch (e) {
+      throw new DapCollectError((e as Error).message);
+    }
+    const publicKey = await publicKeyFromPrivateWeb(k.privateKey);
+    if (b64url(publicKey) !== b64url(k.config.publicKey)) throw new DapCollectError('collectorHpkePrivateKey does not belong to collectorHpkeConfig');
+    return k;
+  }
+
   /** Starts a collection job. A time-interval query needs `interval` (seconds); leader-selected takes none. */
   async start(q: { interval?: Interval; batchId?: Uint8Array } = {}): Promise<CollectionJob> {
     const p = this.params;
+    await this.key();
     const codec = paramsCodec(p);
     const ctx = paramsWireContext(p);
     let query: Query;
@@ -77,9 +91,7 @@ export class DapCollector {
     const body = new Uint8Array(await res.arrayBuffer());
     if (res.status === 202 || body.length === 0) return undefined;
     const c = codec.decodeCollection(ctx, body);
-    const { config, privateKey } = collectorHpke(p);
-    const publicKey = await publicKeyFromPrivateWeb(privateKey);
-    if (publicKey.length !== config.publicKey.length) throw new DapCollectError('collector key does not match its config');
+    const { config, privateKey } = await this.key();
     const selector: BatchSelector = job.query.batchMode === 1 ? { batchMode: 1, interval: job.query.interval } : { batchMode: 2, batchId: c.batchId ?? new Uint8Array(32) };
     const aad = codec.aggregateShareAad(ctx, { aggParam: new Uint8Array(0), batchSelector: selector, collectionReqBytes: job.requestBytes });
     const leaderShare = await openWeb(privateKey, config.publicKey, c.leaderShare.enc, codec.aggregateShareInfo(2), aad, c.leaderShare.payload);

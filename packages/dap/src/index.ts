@@ -4,6 +4,8 @@ export { DapStore, type StoreOptions } from './store/index.js';
 export { DapClient, DapUploadError, type UploadSummary } from './client.js';
 export { DapCollector, DapCollectError, type CollectionResult } from './collector.js';
 export { newTask, type ClientParams, type CollectorParams, type NewTaskOptions } from './params.js';
+export { parseVdafSpec, collectorHpkeConfigFrom, VDAF_SPEC_FORMS } from './provision.js';
+export { chooseCollectInterval, formatTime, parseTime, type CollectIntervalChoice, type CollectIntervalRequest } from './collect-interval.js';
 export { taskFromJson, taskToJson, TaskError, type TaskDefinition, type TaskJson, type Role } from './task.js';
 export type { VdafConfig } from './vdaf.js';
 export { b64url, fromB64url } from './codec.js';

@@ -22,11 +22,16 @@ export interface ClientParams {
   taskInfo: string;
 }
 
-/** The collector additionally holds its HPKE private key and its bearer token. */
+/**
+ * The collector additionally holds its bearer token and HPKE key. The private key is absent when the task was
+ * created with the collector's own HPKE config: the collector adds it (or passes it to `cobble dap collect`).
+ */
 export interface CollectorParams extends ClientParams {
   collectorAuthToken: string;
   collectorHpkeConfig: string;
-  collectorHpkePrivateKey: string;
+  collectorHpkePrivateKey?: string;
+  /** Where this collector's time-interval collections have reached (written by `cobble dap collect`). */
+  collectedUntil?: string;
 }
 
 export function paramsWireContext(p: ClientParams): WireContext {
@@ -55,6 +60,8 @@ export interface NewTaskOptions {
   taskInfo?: string;
   tolerableClockSkew?: number;
   reportExpiryAge?: number;
+  /** The collector's own HPKE config; without it a key pair is generated and its private key handed out. */
+  collectorHpkeConfig?: HpkeConfig;
 }
 
 const randomToken = (): string => b64url(globalThis.crypto.getRandomValues(new Uint8Array(24)));
@@ -64,8 +71,8 @@ export async function newTask(o: NewTaskOptions): Promise<{ leader: TaskDefiniti
   const taskId = globalThis.crypto.getRandomValues(new Uint8Array(32));
   const vdaf = vdafFor(o.version, o.vdaf);
   const verifyKey = globalThis.crypto.getRandomValues(new Uint8Array(vdaf.verifyKeySize));
-  const kp = await generateKeyPairWeb();
-  const collectorHpkeConfig: HpkeConfig = { id: 1, kemId: KEM_X25519_HKDF_SHA256, kdfId: KDF_HKDF_SHA256, aeadId: AEAD_AES_128_GCM, publicKey: kp.publicKey };
+  const kp = o.collectorHpkeConfig ? undefined : await generateKeyPairWeb();
+  const collectorHpkeConfig: HpkeConfig = o.collectorHpkeConfig ?? { id: 1, kemId: KEM_X25519_HKDF_SHA256, kdfId: KDF_HKDF_SHA256, aeadId: AEAD_AES_128_GCM, publicKey: kp!.publicKey };
   const base = {
     taskId, version: o.version, leaderUrl: o.leaderUrl, helperUrl: o.helperUrl, vdaf: o.vdaf, batchMode: (o.batchMode === 'leader-selected' ? 2 : 1) as 1 | 2,
     minBatchSize: o.minBatchSize ?? 100, maxBatchSize: o.maxBatchSize, timePrecision: o.timePrecision ?? 3600, taskStart: o.taskStart, taskEnd: o.taskEnd,
@@ -79,10 +86,15 @@ export async function newTask(o: NewTaskOptions): Promise<{ leader: TaskDefiniti
     taskId: b64url(taskId), version: o.version, leaderUrl: o.leaderUrl, helperUrl: o.helperUrl, vdaf: o.vdaf, batchMode: o.batchMode ?? 'time-interval',
     minBatchSize: base.minBatchSize, timePrecision: base.timePrecision, taskStart: o.taskStart, taskEnd: o.taskEnd, taskInfo: b64url(base.taskInfo),
   };
-  const collector: CollectorParams = { ...client, collectorAuthToken, collectorHpkeConfig: b64url(encodeHpkeConfig(collectorHpkeConfig)), collectorHpkePrivateKey: b64url(kp.privateKey) };
+  const collector: CollectorParams = {
+    ...client, collectorAuthToken, collectorHpkeConfig: b64url(encodeHpkeConfig(collectorHpkeConfig)), ...(kp ? { collectorHpkePrivateKey: b64url(kp.privateKey) } : {}),
+  };
   return { leader, helper, client, collector };
 }
 
 export function collectorHpke(p: CollectorParams): { config: HpkeConfig; privateKey: Uint8Array } {
+  if (!p.collectorHpkePrivateKey) {
+    throw new TypeError('the collector parameters have no collectorHpkePrivateKey: add the base64url X25519 private key matching collectorHpkeConfig');
+  }
   return { config: decodeHpkeConfig(fromB64url(p.collectorHpkeConfig)), privateKey: fromB64url(p.collectorHpkePrivateKey) };
 }

@@ -1,10 +1,11 @@
 // `cobble dap ...`: run a DAP aggregator, provision tasks, upload measurements, collect aggregates.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
-  ConfigError, DapClient, DapCollector, DapCollectError, DapStore, DapUploadError, HpkeKeyring, TaskError, loadDapConfigFile, newTask, parseDapConfig,
-  startAggregator, taskToJson, type ClientParams, type CollectorParams, type DapServeConfig, type VdafConfig,
+  ConfigError, DapClient, DapCollector, DapCollectError, DapStore, DapUploadError, HpkeKeyring, TaskError, VDAF_SPEC_FORMS, chooseCollectInterval,
+  collectorHpkeConfigFrom, formatTime, loadDapConfigFile, newTask, parseDapConfig, parseTime, parseVdafSpec, startAggregator, taskToJson,
+  type ClientParams, type CollectorParams, type DapServeConfig,
 } from '@cobble/dap';
 import { CliError } from '../errors.js';
 
@@ -14,15 +15,22 @@ const usage = `usage:
   cobble dap serve --role leader|helper [--config FILE] [--port N]
       Runs a DAP aggregator (DAP-09 and DAP-18, chosen per task). Default storage: data/dap-<role>.sqlite.
   cobble dap task create --leader URL --helper URL --vdaf SPEC [--version dap-09|dap-18] [--min-batch-size N]
-        [--time-precision SECONDS] [--batch-mode time-interval|leader-selected] [--max-batch-size N] [--expires EPOCH]
+        [--time-precision SECONDS] [--batch-mode time-interval|leader-selected] [--max-batch-size N] [--expires TIME]
+        [--collector-hpke-config FILE|BASE64URL]
         [--leader-config FILE --helper-config FILE | --leader-admin URL --helper-admin URL --admin-token TOKEN]
         [--out DIR]
-      Creates a task on both aggregators and prints what the client and the collector need.
-      SPEC: count | sum:BITS | sum:max=N | histogram:LENGTH[:CHUNK] | sumvec:LENGTH:BITS[:CHUNK] | multihot:LENGTH:MAXWEIGHT[:CHUNK]
-  cobble dap upload --params CLIENT.json [--time EPOCH] VALUE...
+      Creates a task on both aggregators and prints what the client and the collector need. With
+      --collector-hpke-config (an encoded HpkeConfig: base64url, a file of it, or an earlier collector JSON) the
+      collector keeps its own private key and the collector parameters carry none.
+      SPEC: ${VDAF_SPEC_FORMS.join('\n            | ')}
+  cobble dap upload --params CLIENT.json [--time TIME] VALUE...
       Uploads one report per VALUE (JSON: 1, true, 3, [1,2,3]).
-  cobble dap collect --params COLLECTOR.json [--start EPOCH --duration SECONDS] [--timeout SECONDS]
-      Collects a batch (default: the last 24 hours) and prints the aggregate.
+  cobble dap collect --params COLLECTOR.json [--start TIME] [--end TIME | --duration SECONDS]
+        [--hpke-private-key FILE|BASE64URL] [--timeout SECONDS]
+      Collects a batch and prints the aggregate. Default: the intervals that have ended since the last collection
+      (recorded as collectedUntil in COLLECTOR.json), or the last 24 hours of them; never the current one, which is
+      still filling (a collected batch is closed for good). Says on stderr which.
+  TIME: epoch seconds or RFC 3339 (2026-01-01T00:00:00Z).
   cobble dap keys list|rotate [--config FILE] [--role leader|helper]
       Shows or advances the HPKE key lifecycle (pending → active → expired).`;
 
@@ -50,37 +58,6 @@ function readParams<T>(file: string | undefined, flag: string): T {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch (e) {
     throw new CliError(`${file}: cannot read task parameters (${(e as Error).message}); pass the file written by \`cobble dap task create --out DIR\``);
-  }
-}
-
-export function parseVdafSpec(spec: string, version: string): VdafConfig {
-  const [kind, ...rest] = spec.split(':');
-  const num = (s: string | undefined, what: string): number => {
-    const n = Number(s);
-    if (!Number.isInteger(n) || n <= 0) throw new CliError(`--vdaf ${spec}: ${what} must be a positive integer`, 2);
-    return n;
-  };
-  const chunk = (len: number, s?: string) => (s ? num(s, 'CHUNK') : Math.max(1, Math.round(Math.sqrt(len))));
-  switch (kind) {
-    case 'count':
-      return { type: 'Prio3Count' };
-    case 'sum':
-      if (rest[0]?.startsWith('max=')) return { type: 'Prio3Sum', maxMeasurement: num(rest[0].slice(4), 'max') };
-      return version === 'dap-18' ? { type: 'Prio3Sum', maxMeasurement: 2 ** num(rest[0] ?? '8', 'BITS') - 1 } : { type: 'Prio3Sum', bits: num(rest[0] ?? '8', 'BITS') };
-    case 'histogram': {
-      const length = num(rest[0], 'LENGTH');
-      return { type: 'Prio3Histogram', length, chunkLength: chunk(length, rest[1]) };
-    }
-    case 'sumvec': {
-      const length = num(rest[0], 'LENGTH');
-      return { type: 'Prio3SumVec', length, bits: num(rest[1], 'BITS'), chunkLength: chunk(length * num(rest[1], 'BITS'), rest[2]) };
-    }
-    case 'multihot': {
-      const length = num(rest[0], 'LENGTH');
-      return { type: 'Prio3MultihotCountVec', length, maxWeight: num(rest[1], 'MAXWEIGHT'), chunkLength: chunk(length, rest[2]) };
-    }
-    default:
-      throw new CliError(`--vdaf ${spec}: unknown VDAF; use count, sum:BITS, sum:max=N, histogram:LENGTH, sumvec:LENGTH:BITS or multihot:LENGTH:MAXWEIGHT`, 2);
   }
 }
 
@@ -122,7 +99,7 @@ async function taskCreate(args: string[]): Promise<number> {
     leader: { type: 'string' }, helper: { type: 'string' }, vdaf: { type: 'string' }, version: { type: 'string' }, 'min-batch-size': { type: 'string' },
     'time-precision': { type: 'string' }, 'batch-mode': { type: 'string' }, 'max-batch-size': { type: 'string' }, expires: { type: 'string' },
     'leader-config': { type: 'string' }, 'helper-config': { type: 'string' }, 'leader-admin': { type: 'string' }, 'helper-admin': { type: 'string' },
-    'admin-token': { type: 'string' }, out: { type: 'string' },
+    'admin-token': { type: 'string' }, out: { type: 'string' }, 'collector-hpke-config': { type: 'string' },
   });
   const v = values as Record<string, string | undefined>;
   if (!v.leader || !v.helper || !v.vdaf) throw new CliError(`--leader, --helper and --vdaf are required\n\n${usage}`, 2);
@@ -138,9 +115,12 @@ async function taskCreate(args: string[]): Promise<number> {
   };
   let t;
   try {
+    const hpke = v['collector-hpke-config'];
     t = await newTask({
       version, leaderUrl: v.leader, helperUrl: v.helper, vdaf: parseVdafSpec(v.vdaf, version), batchMode, minBatchSize: int(v['min-batch-size'], '--min-batch-size'),
-      maxBatchSize: int(v['max-batch-size'], '--max-batch-size'), timePrecision: int(v['time-precision'], '--time-precision'), taskEnd: int(v.expires, '--expires'),
+      maxBatchSize: int(v['max-batch-size'], '--max-batch-size'), timePrecision: int(v['time-precision'], '--time-precision'),
+      taskEnd: v.expires === undefined ? undefined : parseTime(v.expires, '--expires'),
+      collectorHpkeConfig: hpke === undefined ? undefined : collectorHpkeConfigFrom(fileOrValue(hpke), `--collector-hpke-config ${hpke}`),
     });
   } catch (e) {
     if (e instanceof TaskError) throw new CliError(e.message, 2);
@@ -170,8 +150,9 @@ async function taskCreate(args: string[]): Promise<number> {
   console.log(`task ${t.client.taskId} (${version}, ${t.client.vdaf.type}) created on the leader and the helper`);
   console.log('\nclient parameters (give these to clients):');
   console.log(JSON.stringify(t.client, null, 2));
-  console.log('\ncollector parameters (secret: HPKE private key and bearer token):');
+  console.log(`\ncollector parameters (secret: ${t.collector.collectorHpkePrivateKey ? 'HPKE private key and ' : ''}bearer token):`);
   console.log(JSON.stringify(t.collector, null, 2));
+  if (!t.collector.collectorHpkePrivateKey) console.log('\nthe collector keeps its own HPKE private key: add it as collectorHpkePrivateKey or pass `cobble dap collect --hpke-private-key`');
   if (v.out) console.log(`\nwritten to ${join(v.out, `${t.client.taskId}.client.json`)} and ${join(v.out, `${t.client.taskId}.collector.json`)}`);
   return 0;
 }
@@ -188,30 +169,73 @@ async function upload(args: string[]): Promise<number> {
     }
   });
   try {
-    const s = await new DapClient(params).upload(measurements, { time: values.time ? Number(values.time) : undefined });
+    const s = await new DapClient(params).upload(measurements, { time: values.time ? parseTime(values.time, '--time') : undefined });
     console.log(`uploaded ${s.uploaded} report(s)${s.rejected.length ? `, rejected ${s.rejected.length}: ${s.rejected.map((r) => `${r.reportId} ${r.error}`).join(', ')}` : ''}`);
     return s.rejected.length ? 1 : 0;
   } catch (e) {
-    if (e instanceof DapUploadError || e instanceof RangeError) throw new CliError(e.message);
+    if (e instanceof DapUploadError || e instanceof RangeError || e instanceof TaskError) throw new CliError(e.message);
     if ((e as Error).message?.includes('fetch failed')) throw new CliError(`cannot reach the aggregators at ${params.leaderUrl} / ${params.helperUrl}`);
     throw e;
   }
 }
 
+/** A flag naming a file or holding the value itself: a path that exists wins. */
+function fileOrValue(arg: string): string | Uint8Array {
+  return existsSync(arg) ? new Uint8Array(readFileSync(arg)) : arg;
+}
+
+/**
+ * Remembers in the collector parameters where collections have reached, so the next default collection starts
+ * there: nothing is collected twice (the aggregators would refuse the overlap) and no ended interval is skipped.
+ * Only a collection that joins on (or none was recorded) moves the mark, so a gap before a later one stays
+ * collectable. The file is rewritten as read, never with a key given on the command line.
+ */
+function recordCollected(file: string, interval: { start: number; duration: number }, until: number | undefined): void {
+  const end = interval.start + interval.duration;
+  if (until !== undefined && (interval.start > until || end <= until)) return;
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  raw.collectedUntil = formatTime(end);
+  writeFileSync(file, JSON.stringify(raw, null, 2) + '\n', { mode: 0o600 });
+  console.error(`recorded collectedUntil ${formatTime(end)} in ${file}: the next default collection starts there`);
+}
+
 async function collect(args: string[]): Promise<number> {
-  const { values } = parse(args, { params: { type: 'string' }, start: { type: 'string' }, duration: { type: 'string' }, timeout: { type: 'string' } });
-  const params = readParams<CollectorParams>(values.params as string | undefined, '--params');
-  const p = params.timePrecision;
-  const now = Math.floor(Date.now() / 1000);
+  const { values } = parse(args, {
+    params: { type: 'string' }, start: { type: 'string' }, end: { type: 'string' }, duration: { type: 'string' }, timeout: { type: 'string' }, 'hpke-private-key': { type: 'string' },
+  });
+  const paramsFile = values.params as string | undefined;
+  const params = readParams<CollectorParams>(paramsFile, '--params');
+  const key = values['hpke-private-key'];
+  if (key) {
+    const k = fileOrValue(key);
+    params.collectorHpkePrivateKey = (typeof k === 'string' ? k : new TextDecoder().decode(k)).trim();
+  }
   let interval;
+  let collectedUntil: number | undefined;
   if (params.batchMode === 'time-interval') {
-    const start = values.start ? Number(values.start) : now - 86400 - ((now - 86400) % p);
-    const end = values.duration ? start + Number(values.duration) : now - (now % p) + p;
-    interval = { start, duration: end - start };
+    let choice;
+    try {
+      collectedUntil = params.collectedUntil === undefined ? undefined : parseTime(params.collectedUntil, `${paramsFile}: collectedUntil`);
+      choice = chooseCollectInterval({ now: Math.floor(Date.now() / 1000), timePrecision: params.timePrecision, start: values.start, end: values.end, duration: values.duration, collectedUntil });
+    } catch (e) {
+      if (e instanceof TaskError) throw new CliError(e.message, 2);
+      throw e;
+    }
+    // stderr: stdout stays one JSON document.
+    console.error(choice.note);
+    if (choice.warning) console.error(choice.warning);
+    interval = { start: choice.start, duration: choice.duration };
+  } else {
+    if (values.start || values.end || values.duration) throw new CliError('a leader-selected task has no batch interval: drop --start/--end/--duration', 2);
+    console.error("collecting the leader's current batch");
   }
   try {
-    const r = await new DapCollector(params).collect({ interval }, { timeoutMs: (Number(values.timeout ?? 120)) * 1000 });
-    console.log(JSON.stringify({ aggregate: r.aggregate, reportCount: r.reportCount, interval: { start: new Date(r.interval.start * 1000).toISOString(), durationSeconds: r.interval.duration }, batchId: r.batchId }, null, 2));
+    const r = await new DapCollector(params).collect({ interval }, { timeoutMs: Number(values.timeout ?? 120) * 1000 });
+    // One format for every time printed: RFC 3339 start and end, and the length in seconds.
+    const span = (i: { start: number; duration: number }) => ({ start: formatTime(i.start), end: formatTime(i.start + i.duration), durationSeconds: i.duration });
+    // `interval` is the leader's: the span of the reports in the batch; `batchInterval` is what was asked for.
+    console.log(JSON.stringify({ aggregate: r.aggregate, reportCount: r.reportCount, interval: span(r.interval), batchInterval: interval && span(interval), batchId: r.batchId }, null, 2));
+    if (interval && paramsFile) recordCollected(paramsFile, interval, collectedUntil);
     return 0;
   } catch (e) {
     if (e instanceof DapCollectError) throw new CliError(e.message);

@@ -76,7 +76,8 @@ export class AggregatorContext {
     return task;
   }
 
-  async requireTask(idB64: string): Promise<LoadedTask> {
+  /** `status` of the unrecognizedTask problem: it depends on the draft of the request (see http/server.ts). */
+  async requireTask(idB64: string, status: number): Promise<LoadedTask> {
     const t = await this.task(idB64);
     if (!t) {
       let id: Uint8Array | undefined;
@@ -85,7 +86,7 @@ export class AggregatorContext {
       } catch {
         id = undefined;
       }
-      throw new DapProblem('unrecognizedTask', `no ${this.role} task ${idB64}`, id?.length === 32 ? id : undefined);
+      throw new DapProblem('unrecognizedTask', `no ${this.role} task ${idB64}`, id?.length === 32 ? id : undefined, status);
     }
     return t;
   }

@@ -28,7 +28,7 @@ const TITLES: Record<DapErrorType, string> = {
 };
 
 export class DapProblem extends Error {
-  constructor(readonly type: DapErrorType, readonly detail: string, readonly taskId?: Uint8Array, readonly status = type === 'unauthorizedRequest' ? 401 : type === 'unrecognizedTask' || type === 'unrecognizedAggregationJob' ? 404 : 400, readonly extra?: Record<string, unknown>) {
+  constructor(readonly type: DapErrorType, readonly detail: string, readonly taskId?: Uint8Array, readonly status = type === 'unauthorizedRequest' ? 401 : type === 'unrecognizedAggregationJob' ? 404 : 400, readonly extra?: Record<string, unknown>) {
     super(`${type}: ${detail}`);
     this.name = 'DapProblem';
   }

@@ -1,7 +1,7 @@
 // The DAP HTTP API (both drafts, chosen per task) plus the authenticated provisioning API, on fastify.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { b64url, fromB64url } from '../codec.js';
-import { encodeHpkeConfigList } from '../messages/index.js';
+import { encodeHpkeConfigList, type DapVersion } from '../messages/index.js';
 import { taskFromJson, taskToJson, TaskError } from '../task.js';
 import { tokenMatches, sha256 } from '../aggregator/common.js';
 import type { AggregatorContext, LoadedTask } from '../aggregator/context.js';
@@ -68,10 +68,19 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
     return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title: status === 500 ? 'Internal error' : 'Bad request', status, detail: status === 500 ? 'internal error' : err.message });
   });
 
-  const requireRole = (role: 'leader' | 'helper'): void => {
-    if (ctx.role !== role) throw new DapProblem('unrecognizedTask', `this aggregator is the ${ctx.role}`);
+  // unrecognizedTask per draft: DAP-09 §3.2 makes every abort 400 unless specified otherwise, and nothing specifies
+  // otherwise for it; DAP-18 §Errors asks only for a client error, so 404 (the task resource does not exist).
+  // The draft comes from a route only one draft has, else from the DAP-18 / DAP-09 media type; a request that
+  // shows neither gets 400, which satisfies both drafts.
+  const unknownTaskStatus = (req: FastifyRequest, only?: DapVersion): number => {
+    const media = String(req.headers['content-type'] ?? '');
+    const draft = only ?? (media.startsWith('application/ppm-dap') ? 'dap-18' : media.startsWith('application/dap-') ? 'dap-09' : undefined);
+    return draft === 'dap-18' ? 404 : 400;
   };
-  const loadTask = (p: Params) => ctx.requireTask(p.taskId);
+  const loadTask = (req: FastifyRequest<{ Params: Params }>, role: 'leader' | 'helper', only?: DapVersion): Promise<LoadedTask> => {
+    if (ctx.role !== role) throw new DapProblem('unrecognizedTask', `this aggregator is the ${ctx.role}`, undefined, unknownTaskStatus(req, only));
+    return ctx.requireTask(req.params.taskId, unknownTaskStatus(req, only));
+  };
   const authAggregator = (task: LoadedTask, req: FastifyRequest) => {
     if (!tokenMatches(task.def.aggregatorAuthToken, req.headers)) throw new DapProblem('unauthorizedRequest', 'missing or wrong aggregator auth token', task.def.taskId);
   };
@@ -88,7 +97,7 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
     const q = req.query as { task_id?: string };
     let media = 'application/ppm-dap;message=hpke-config-list';
     if (q.task_id) {
-      const task = await ctx.requireTask(q.task_id);
+      const task = await ctx.requireTask(q.task_id, unknownTaskStatus(req, 'dap-09'));
       media = task.codec.mediaType('hpke-config-list');
     } else if (String(req.headers.accept ?? '').includes('application/dap-hpke-config-list')) media = 'application/dap-hpke-config-list';
     const configs = ctx.keyring.advertised();
@@ -110,8 +119,7 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
   };
 
   app.put<{ Params: Params }>('/tasks/:taskId/reports', async (req, reply) => {
-    requireRole('leader');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'leader', 'dap-09');
     if (!needVersion(task, 'dap-09', reply)) return reply;
     const { errors } = await leader!.upload(task, body(req));
     if (errors.length) throw uploadProblem09(task, errors[0].error);
@@ -119,8 +127,7 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
   });
 
   app.post<{ Params: Params }>('/tasks/:taskId/reports', async (req, reply) => {
-    requireRole('leader');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'leader', 'dap-18');
     if (!needVersion(task, 'dap-18', reply)) return reply;
     const { errors } = await leader!.upload(task, body(req));
     if (!errors.length) return reply.code(200).headers(CORS).send();
@@ -138,8 +145,7 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
   };
 
   app.put<{ Params: Params }>('/tasks/:taskId/collection_jobs/:jobId', async (req, reply) => {
-    requireRole('leader');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'leader', 'dap-09');
     if (!needVersion(task, 'dap-09', reply)) return reply;
     authCollector(task, req);
     const r = await leader!.createCollectionJob(task, id(req.params.jobId, 16, 'collection job ID', task.def.taskId), body(req));
@@ -147,16 +153,14 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
   });
 
   app.post<{ Params: Params }>('/tasks/:taskId/collection_jobs/:jobId', async (req, reply) => {
-    requireRole('leader');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'leader', 'dap-09');
     if (!needVersion(task, 'dap-09', reply)) return reply;
     authCollector(task, req);
     return pollCollection(task, id(req.params.jobId, 16, 'collection job ID', task.def.taskId), reply);
   });
 
   app.post<{ Params: Params }>('/tasks/:taskId/collection_jobs', async (req, reply) => {
-    requireRole('leader');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'leader', 'dap-18');
     if (!needVersion(task, 'dap-18', reply)) return reply;
     authCollector(task, req);
     const b = body(req);
@@ -167,16 +171,14 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
   });
 
   app.get<{ Params: Params }>('/tasks/:taskId/collection_jobs/:jobId', async (req, reply) => {
-    requireRole('leader');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'leader', 'dap-18');
     if (!needVersion(task, 'dap-18', reply)) return reply;
     authCollector(task, req);
     return pollCollection(task, id(req.params.jobId, 16, 'collection job ID', task.def.taskId), reply);
   });
 
   app.delete<{ Params: Params }>('/tasks/:taskId/collection_jobs/:jobId', async (req, reply) => {
-    requireRole('leader');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'leader');
     authCollector(task, req);
     const ok = await leader!.deleteCollectionJob(task, id(req.params.jobId, 16, 'collection job ID', task.def.taskId));
     return reply.code(ok ? 204 : 404).send();
@@ -184,8 +186,7 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
 
   // ---- helper: aggregation jobs and aggregate shares ----
   app.put<{ Params: Params }>('/tasks/:taskId/aggregation_jobs/:jobId', async (req, reply) => {
-    requireRole('helper');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'helper', 'dap-09');
     if (!needVersion(task, 'dap-09', reply)) return reply;
     authAggregator(task, req);
     const r = await helper!.aggregationJobInit(task, id(req.params.jobId, 16, 'aggregation job ID', task.def.taskId), body(req));
@@ -193,8 +194,7 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
   });
 
   app.post<{ Params: Params }>('/tasks/:taskId/aggregation_jobs', async (req, reply) => {
-    requireRole('helper');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'helper', 'dap-18');
     if (!needVersion(task, 'dap-18', reply)) return reply;
     authAggregator(task, req);
     const r = await helper!.aggregationJobInit(task, undefined, body(req));
@@ -202,16 +202,14 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
   });
 
   app.post<{ Params: Params }>('/tasks/:taskId/aggregation_jobs/:jobId', async (req, reply) => {
-    requireRole('helper');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'helper');
     authAggregator(task, req);
     const resp = await helper!.aggregationJobContinue(task, id(req.params.jobId, 16, 'aggregation job ID', task.def.taskId), body(req));
     return reply.code(200).header('content-type', task.codec.mediaType('aggregation-job-resp')).send(Buffer.from(resp));
   });
 
   app.get<{ Params: Params }>('/tasks/:taskId/aggregation_jobs/:jobId', async (req, reply) => {
-    requireRole('helper');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'helper', 'dap-18');
     authAggregator(task, req);
     const resp = await helper!.helperJobResponse(task, id(req.params.jobId, 16, 'aggregation job ID', task.def.taskId));
     if (!resp) throw new DapProblem('unrecognizedAggregationJob', `no aggregation job ${req.params.jobId}`, task.def.taskId);
@@ -219,16 +217,14 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
   });
 
   app.delete<{ Params: Params }>('/tasks/:taskId/aggregation_jobs/:jobId', async (req, reply) => {
-    requireRole('helper');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'helper');
     authAggregator(task, req);
     // Replay and batch state must outlive the job, so there is nothing to discard.
     return reply.code(204).send();
   });
 
   app.post<{ Params: Params }>('/tasks/:taskId/aggregate_shares', async (req, reply) => {
-    requireRole('helper');
-    const task = await loadTask(req.params);
+    const task = await loadTask(req, 'helper');
     authAggregator(task, req);
     const r = await helper!.aggregateShare(task, body(req));
     if (task.def.version === 'dap-18') reply.code(201).header('location', `/tasks/${task.idB64}/aggregate_shares/${b64url(r.id)}`);
@@ -254,12 +250,12 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
     });
     app.get<{ Params: Params }>('/admin/tasks/:taskId', async (req) => {
       admin(req);
-      const t = await ctx.requireTask(req.params.taskId);
+      const t = await ctx.requireTask(req.params.taskId, 404);
       return taskToJson(t.def);
     });
     app.get<{ Params: Params }>('/admin/tasks/:taskId/stats', async (req) => {
       admin(req);
-      const t = await ctx.requireTask(req.params.taskId);
+      const t = await ctx.requireTask(req.params.taskId, 404);
       return ctx.store.stats(t.idB64);
     });
     app.delete<{ Params: Params }>('/admin/tasks/:taskId', async (req, reply) => {
