@@ -60,11 +60,26 @@ async function start(input: CaConfigInput, config: CaConfig, source: string): Pr
     return await startCa(input);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') {
-      throw new CliError(`cannot listen on ${config.listen.host}:${config.listen.port} or :${config.listen.httpPort} (${code}); set listen.port / listen.httpPort in the config`);
-    }
+    if (code === 'EADDRINUSE' || code === 'EACCES') throw listenProblem(err as ListenError, config, source);
     throw configProblem(err, source);
   }
+}
+
+type ListenError = NodeJS.ErrnoException & { address?: string; port?: number };
+
+/** Names the address that failed (net and dgram errors carry it) and the config key that sets its port. */
+function listenProblem(err: ListenError, config: CaConfig, source: string): CliError {
+  const portKeys: [string, number][] = [
+    ['listen.port', config.listen.port],
+    ['listen.httpPort', config.listen.httpPort],
+    ['testMode.dnsPort', config.testMode.dnsPort],
+    ['testMode.httpreqPort', config.testMode.httpreqPort],
+  ];
+  const keys = portKeys.filter(([, port]) => port !== 0 && port === err.port).map(([key]) => key);
+  const why = err.code === 'EADDRINUSE' ? 'the port is taken (is another cobble running?)' : 'permission denied';
+  const where = source === 'defaults' ? 'a config file passed with --config FILE' : source;
+  const fix = `set ${keys.length ? keys.join(' and ') : 'the port'} to another port (0 takes a free one) in ${where}`;
+  return new CliError(`cannot listen on ${err.address ?? config.listen.host}:${err.port ?? '?'}: ${why}; ${fix}`);
 }
 
 function printReady(ready: { directoryUrl: string; trustBundlePath: string }, config: CaConfig): void {

@@ -103,7 +103,11 @@ export async function run(args: string[]): Promise<number> {
     await dap?.close();
     await ca?.close();
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new CliError(`a port cobble needs is taken (${(err as Error).message}); stop the other process, or use \`cobble up --any-ports\` or \`cobble ca serve --config FILE\` with other ports`);
+    if (code === 'EADDRINUSE') {
+      // net and dgram errors carry the address that failed.
+      const { address, port: taken } = err as { address?: string; port?: number };
+      throw new CliError(`cannot listen on ${address ?? '127.0.0.1'}:${taken ?? '?'}: the port is taken (is another cobble running?); stop that process, or run \`cobble up --any-ports\` to take free ports`);
+    }
     throw err;
   }
   console.log(
