@@ -51,23 +51,19 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   // Configured issuers (keys on a PKCS#11 token) replace the development issuing chains; checked before anything listens.
   const configured = config.issuers ? await configuredHierarchy(development, config.issuers, profiles.longestValidity(), clock.now()) : undefined;
   const hierarchy = configured?.hierarchy ?? development;
-  let sa: StorageAuthority;
-  try {
-    // Accounts are cached in memory unless several worker processes write the same database.
-    sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'), { cacheAccounts: !cluster.isWorker });
-  } catch (err) {
-    configured?.close();
+  // What is open so far, closed in reverse order when a later step fails: a caller whose startCa throws (a test,
+  // startTestCa) must not be left with an open database, token session, DNS server or listener.
+  const opened: Array<() => unknown> = [() => configured?.close()];
+  const undo = async (err: unknown): Promise<never> => {
+    for (const close of opened.reverse()) await close();
     throw err;
-  }
-  let testMode: TestMode | undefined;
-  try {
-    // Ports the configuration leaves out get test mode's defaults, so the input as written decides.
-    testMode = config.testMode.enabled ? await startTestMode(config.testMode, input.va ?? {}) : undefined;
-  } catch (err) {
-    await sa.close();
-    configured?.close();
-    throw err;
-  }
+  };
+  // Accounts are cached in memory unless several worker processes write the same database.
+  const sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'), { cacheAccounts: !cluster.isWorker }).catch(undo);
+  opened.push(() => sa.close());
+  // Ports the configuration leaves out get test mode's defaults, so the input as written decides.
+  const testMode: TestMode | undefined = config.testMode.enabled ? await startTestMode(config.testMode, input.va ?? {}).catch(undo) : undefined;
+  opened.push(() => testMode?.close());
   const va = new ValidationAuthority({
     httpPort: testMode?.http01Port ?? config.va.httpPort,
     tlsPort: testMode?.tlsAlpn01Port ?? config.va.tlsPort,
@@ -75,14 +71,16 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     timeoutMs: config.va.timeoutMs,
     caaIdentities: config.caa.identities,
   });
+  opened.push(() => va.close());
   const validator = options.validator ?? (config.va.perspectives
-    ? await corroboratingValidator(va, config.va.perspectives, { source, onSummary: (summary) => logger.info({ mpic: summary }, 'multi-perspective corroboration') })
+    ? await corroboratingValidator(va, config.va.perspectives, { source, onSummary: (summary) => logger.info({ mpic: summary }, 'multi-perspective corroboration') }).catch(undo)
     : va);
   const limiter = new RateLimiter(config.rateLimits, {
     clock,
     // Boulder's policy: a rate-limit store that is down lets requests through rather than stopping issuance.
     onStoreError: (err) => logger.warn({ err }, 'rate-limit store failed; the request was allowed'),
   });
+  opened.push(() => limiter.close());
 
   // AIA issuer certificates and CRLs over plain HTTP, as the BRs require for caIssuers and CRL distribution points.
   const crls = new CrlPublisher(sa, clock);
@@ -116,7 +114,8 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     );
   });
   aiaServer.listen(config.listen.httpPort, config.listen.host);
-  await once(aiaServer, 'listening');
+  await once(aiaServer, 'listening').catch(undo);
+  opened.push(() => aiaServer.close());
   const httpPort = (aiaServer.address() as AddressInfo).port;
   const hostForUrl = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   urlBase = (config.issuance.urlBase ?? `http://${hostForUrl}:${httpPort}`).replace(/\/$/, '');
@@ -139,7 +138,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     },
   });
   // The server's own HTTPS certificate lives in real time whatever clock issuance decisions use.
-  const tls = await issueServerTlsCertificate(hierarchy.serverTlsRoot, config.listen.host);
+  const tls = await issueServerTlsCertificate(hierarchy.serverTlsRoot, config.listen.host).catch(undo);
   const app = buildWfe({
     ra,
     https: { key: tls.keyPem, cert: tls.certPem },
@@ -152,16 +151,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     },
     externalAccountBinding: config.acme.externalAccountBinding,
   });
-  try {
-    await app.listen({ host: config.listen.host, port: config.listen.port });
-  } catch (err) {
-    aiaServer.close();
-    await limiter.close();
-    await sa.close();
-    configured?.close();
-    await testMode?.close();
-    throw err;
-  }
+  await app.listen({ host: config.listen.host, port: config.listen.port }).catch(undo);
   const port = (app.server.address() as AddressInfo).port;
   let closed: Promise<void> | undefined;
   return {
