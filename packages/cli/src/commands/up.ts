@@ -97,6 +97,9 @@ export async function run(args: string[]): Promise<number> {
       // Without them, test mode's defaults (5002, 5001).
       va: values['any-ports'] ? { httpPort: await freePort(), tlsPort: await freePort() } : {},
       testMode: { enabled: true, dnsPort: port(DNS_PORT), httpreqPort: port(HTTPREQ_PORT) },
+      // A local stack for trying clients: running certbot twice for the same names must not hit the
+      // duplicate-certificate limit (Pebble has none either). `cobble ca serve --test` keeps the configured limits.
+      rateLimits: { enabled: false },
     });
     dap = await startDapDemo({ dataDir: join(dataDir, 'dap'), leaderPort: port(14100), helperPort: port(14101), cli: 'npm run cobble --' });
   } catch (err) {
