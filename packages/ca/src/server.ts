@@ -17,6 +17,7 @@ import { CrlPublisher } from './crl/index.js';
 import { corroboratingValidator } from './config/perspectives.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { startTestMode, type TestMode } from './testmode/index.js';
+import { startManagementApi } from './testmode/management.js';
 
 export interface RunningCa {
   directoryUrl: string;
@@ -27,8 +28,11 @@ export interface RunningCa {
   port: number;
   /** Port of the plain-HTTP listener serving AIA issuer certificates. */
   httpPort: number;
-  /** With `testMode.enabled`: the DNS server's records and addresses, and the ports the VA fetches challenges from. */
-  testMode?: Omit<TestMode, 'close'>;
+  /**
+   * With `testMode.enabled`: the DNS server's records and addresses, the ports the VA fetches challenges from, and
+   * the management API's URL.
+   */
+  testMode?: Omit<TestMode, 'close'> & { managementUrl: string };
   close(): Promise<void>;
 }
 
@@ -64,6 +68,10 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   // Ports the configuration leaves out get test mode's defaults, so the input as written decides.
   const testMode: TestMode | undefined = config.testMode.enabled ? await startTestMode(config.testMode, input.va ?? {}).catch(undo) : undefined;
   opened.push(() => testMode?.close());
+  const management = testMode
+    ? await startManagementApi({ records: testMode.records, certificates: sa, issuers: hierarchy.issuers, clock }, config.testMode.managementPort).catch(undo)
+    : undefined;
+  opened.push(() => management?.close());
   const va = new ValidationAuthority({
     httpPort: testMode?.http01Port ?? config.va.httpPort,
     tlsPort: testMode?.tlsAlpn01Port ?? config.va.tlsPort,
@@ -160,7 +168,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     rootsPem: rootsPemOf(hierarchy),
     port,
     httpPort,
-    testMode,
+    testMode: testMode && management && { ...testMode, managementUrl: management.url },
     close: () =>
       (closed ??= (async () => {
         await app.close();
@@ -172,6 +180,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
         await limiter.close();
         await sa.close();
         configured?.close();
+        await management?.close();
         await testMode?.close();
       })()),
   };

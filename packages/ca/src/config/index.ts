@@ -96,6 +96,8 @@ export const caConfigSchema = z.strictObject({
       dnsPort: port.default(0),
       /** Port of the loopback endpoint lego's httpreq DNS provider publishes TXT records through. 0 = a free port. */
       httpreqPort: port.default(0),
+      /** Port of the management API (roots, certificate status, revocation, DNS records) on 127.0.0.1. 0 = a free port. */
+      managementPort: port.default(0),
     })
     .prefault({}),
 }).superRefine((config, ctx) => {

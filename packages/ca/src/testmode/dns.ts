@@ -1,5 +1,5 @@
 // Test mode's DNS server on loopback (UDP and TCP on one port): every name exists and is this machine (A 127.0.0.1,
-// AAAA ::1), so any name an ACME client asks for is served by that client on this host; TXT and CAA come from the
+// AAAA ::1) unless the record store overrides its addresses, so any name an ACME client asks for is served by that client on this host; TXT and CAA come from the
 // record store. Never NXDOMAIN; other types get NODATA. TTL 0, so no resolver keeps an answer a test has changed.
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
@@ -31,9 +31,9 @@ function answersFor(records: TestDnsRecords, question: { name: string; type: str
   const { name } = question;
   switch (question.type) {
     case 'A':
-      return [{ name, type: 'A', ttl: 0, data: '127.0.0.1' }];
+      return (records.addresses(4, name) ?? ['127.0.0.1']).map((data) => ({ name, type: 'A', ttl: 0, data }));
     case 'AAAA':
-      return [{ name, type: 'AAAA', ttl: 0, data: '::1' }];
+      return (records.addresses(6, name) ?? ['::1']).map((data) => ({ name, type: 'AAAA', ttl: 0, data }));
     case 'TXT':
       return records.txt(name).map((value) => ({ name, type: 'TXT', ttl: 0, data: txtStrings(value) }));
     case 'CAA':

@@ -1,5 +1,6 @@
-// The records test mode's DNS server serves besides its fixed addresses: TXT (dns-01) and CAA, kept in memory and
-// changed by whoever drives the test (lego through the httpreq endpoint, later the management API).
+// The records test mode's DNS server serves: TXT (dns-01), CAA and A/AAAA overrides of its fixed loopback addresses,
+// kept in memory and changed by whoever drives the test (lego through the httpreq endpoint, the management API).
+import { isIPv4, isIPv6 } from 'node:net';
 
 /** A CAA record as served: `flags` is the whole flags byte (128 = issuer critical), sent as given. */
 export interface TestCaaRecord {
@@ -21,7 +22,12 @@ export interface TestDnsRecords {
   setCaa(name: string, records: readonly TestCaaRecord[]): void;
   clearCaa(name: string): void;
   caa(name: string): TestCaaRecord[];
-  /** Forgets every record. */
+  /** Replaces the A (`family` 4) or AAAA (6) addresses of `name`; without any, `name` is loopback again. */
+  setAddresses(family: 4 | 6, name: string, addresses: readonly string[]): void;
+  clearAddresses(family: 4 | 6, name: string): void;
+  /** The addresses set for `name`; undefined when it has the default (127.0.0.1 / ::1). */
+  addresses(family: 4 | 6, name: string): string[] | undefined;
+  /** Forgets every record and address. */
   clear(): void;
 }
 
@@ -37,9 +43,15 @@ function checkCaa(record: TestCaaRecord): TestCaaRecord {
   return { flags: record.flags, tag: record.tag, value: record.value };
 }
 
+function checkAddress(family: 4 | 6, address: string): string {
+  if (!(family === 4 ? isIPv4 : isIPv6)(address)) throw new RangeError(`not an IPv${family} address: ${JSON.stringify(address)}`);
+  return address;
+}
+
 export function createTestDnsRecords(): TestDnsRecords {
   const txt = new Map<string, string[]>();
   const caa = new Map<string, TestCaaRecord[]>();
+  const addresses = { 4: new Map<string, string[]>(), 6: new Map<string, string[]>() };
   const put = <T>(map: Map<string, T[]>, name: string, values: T[]) => {
     if (values.length === 0) map.delete(key(name));
     else map.set(key(name), values);
@@ -53,9 +65,17 @@ export function createTestDnsRecords(): TestDnsRecords {
     setCaa: (name, records) => put(caa, name, records.map(checkCaa)),
     clearCaa: (name) => caa.delete(key(name)),
     caa: (name) => (caa.get(key(name)) ?? []).map((r) => ({ ...r })),
+    setAddresses: (family, name, list) => put(addresses[family], name, list.map((a) => checkAddress(family, a))),
+    clearAddresses: (family, name) => addresses[family].delete(key(name)),
+    addresses: (family, name) => {
+      const list = addresses[family].get(key(name));
+      return list && [...list];
+    },
     clear: () => {
       txt.clear();
       caa.clear();
+      addresses[4].clear();
+      addresses[6].clear();
     },
   };
 }
