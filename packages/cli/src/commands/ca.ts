@@ -74,6 +74,7 @@ function listenProblem(err: ListenError, config: CaConfig, source: string): CliE
     ['listen.httpPort', config.listen.httpPort],
     ['testMode.dnsPort', config.testMode.dnsPort],
     ['testMode.httpreqPort', config.testMode.httpreqPort],
+    ['testMode.managementPort', config.testMode.managementPort],
   ];
   const keys = portKeys.filter(([, port]) => port !== 0 && port === err.port).map(([key]) => key);
   const why = err.code === 'EADDRINUSE' ? 'the port is taken (is another cobble running?)' : 'permission denied';
@@ -222,8 +223,8 @@ export async function run(args: string[]): Promise<number> {
   const ca = await start(input, config, source);
   printReady(ca, config);
   if (ca.testMode) {
-    const { dnsServer, httpreqEndpoint, http01Port, tlsAlpn01Port } = ca.testMode;
-    console.log(`Test mode: DNS ${dnsServer} (every name is 127.0.0.1 / ::1); challenges fetched from :${http01Port} (http-01), :${tlsAlpn01Port} (tls-alpn-01); lego httpreq endpoint ${httpreqEndpoint}`);
+    const { dnsServer, httpreqEndpoint, http01Port, tlsAlpn01Port, managementUrl } = ca.testMode;
+    console.log(`Test mode: DNS ${dnsServer} (every name is 127.0.0.1 / ::1); challenges fetched from :${http01Port} (http-01), :${tlsAlpn01Port} (tls-alpn-01); lego httpreq endpoint ${httpreqEndpoint}; management API ${managementUrl}`);
   }
   await waitForSignal();
   await ca.close();

@@ -63,6 +63,7 @@ function clientInstructions(ca: RunningCa, dataDir: string): string {
   return [
     `Test mode           DNS ${testMode.dnsServer} answers every name with 127.0.0.1 / ::1; http-01 is fetched from`,
     `                    127.0.0.1:${testMode.http01Port}, tls-alpn-01 from :${testMode.tlsAlpn01Port}; lego httpreq endpoint ${testMode.httpreqEndpoint}`,
+    `Management API      ${testMode.managementUrl} (roots, certificates by serial, revoke, DNS records, reset; see packages/ca/README.md)`,
     '',
     'A certificate by http-01 with certbot (run from anywhere, as printed):',
     `  ${certbot}`,
