@@ -15,7 +15,7 @@ import { spkiOfJwk } from './accounts.js';
 import { ownedBy, type RaContext } from './context.js';
 import { parseCsr, type ParsedCsr } from './csr.js';
 import type { Profile } from './profiles.js';
-import { certificateTransactions } from './ratelimits/index.js';
+import { certificateTransactions, type Transaction } from './ratelimits/index.js';
 
 /** Off the event loop (libuv thread pool), like the signing. */
 const verifyAsync = promisify(verify);
@@ -53,7 +53,8 @@ export class Finalizer {
     const csr = this.checkCsr(order, csrB64, profile);
     const key = await this.checkKeyPolicy(account, csr);
     await this.recheckCaa(order, loaded!.authorizations, accountUri);
-    await this.checkRateLimits(order);
+    const certificateLimits = certificateTransactions(order.identifiers);
+    await this.checkRateLimits(certificateLimits);
     const issuer = this.issuerFor(key, profile);
     const validity = this.validityOf(order, profile);
     this.checkIssuerOutlivesLeaf(order, validity.notAfter, issuer);
@@ -87,7 +88,7 @@ export class Finalizer {
       if (lint) throw new AcmeProblem('serverInternal', 'the certificate failed the CA\'s pre-issuance checks and was not issued; the operator has been alerted');
       throw err;
     }
-    await this.ctx.limiter.spend(certificateTransactions(order.identifiers));
+    await this.ctx.limiter.spend(certificateLimits);
     // What getOrder would read back: a stored certificate makes the order valid (it was ready, so it has no error).
     return { ...order, status: 'valid', certificateId: record.id };
   }
@@ -177,8 +178,8 @@ export class Finalizer {
   }
 
   /** Step 4: the certificates-per-domain and per-exact-set limits, checked again (other orders may have spent them). */
-  private async checkRateLimits(order: Order): Promise<void> {
-    await this.ctx.limiter.check(certificateTransactions(order.identifiers).map(({ mode: _mode, ...decides }) => decides));
+  private async checkRateLimits(certificateLimits: Transaction[]): Promise<void> {
+    await this.ctx.limiter.check(certificateLimits.map(({ mode: _mode, ...decides }) => decides));
   }
 
   private issuerFor(key: SubscriberKey, profile: Profile): IssuerChain {
