@@ -21,7 +21,7 @@ import acme from 'acme-client';
 import { assertIssued, uniqueName } from './clients/common.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { freePort, startChallTestSrv, type ChallTestSrv } from './va/challtestsrv.js';
-import { createTestCa } from './va/mtls-pki.js';
+import { createTestCa, writeVaRemoteConfig } from './va/mtls-pki.js';
 
 const cobbleBin = fileURLToPath(new URL('../../cli/bin/cobble.js', import.meta.url));
 const CAA_IDENTITY = 'cobble.test';
@@ -58,24 +58,7 @@ const hijacked = new Map<string, number>();
 
 /** Spawns `cobble ca va-remote` for `p` and resolves once it prints the URL it listens on. */
 async function startPerspective(p: Perspective, responderPort: number): Promise<void> {
-  const config = join(dir, `${p.name}.yaml`);
-  writeFileSync(config, [
-    `listen: { host: 127.0.0.1, port: ${p.port} }`,
-    `name: ${p.name}`,
-    `rir: ${p.rir}`,
-    'tls:',
-    `  cert: ${join(dir, 'server.pem')}`,
-    `  key: ${join(dir, 'server.key')}`,
-    `  ca: ${join(dir, 'ca.pem')}`,
-    '  allowedClientNames: [cobble-ca]',
-    'va:',
-    `  httpPort: ${responderPort}`,
-    '  tlsPort: 1',
-    `  dnsServer: "${p.dns.dnsServer}"`,
-    '  timeoutMs: 5000',
-    `  caaIdentities: [${CAA_IDENTITY}]`,
-    '',
-  ].join('\n'));
+  const config = writeVaRemoteConfig(dir, { name: p.name, rir: p.rir, port: p.port, httpPort: responderPort, dnsServer: p.dns.dnsServer, caaIdentity: CAA_IDENTITY });
   const child = spawn(process.execPath, [cobbleBin, 'ca', 'va-remote', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   p.child = child;
   // Never outlive the test process, whatever happens to the suite.

@@ -21,7 +21,7 @@ import { ValidationAuthority, type CaaRequest, type ValidationRequest, type Vali
 import { RemotePerspective, serveRemotePerspective, type Perspective, type PerspectiveTls } from '../../src/va/remote.js';
 import { Http01Responder } from '../support/acme.js';
 import { startChallTestSrv, type ChallTestSrv } from './challtestsrv.js';
-import { createTestCa } from './mtls-pki.js';
+import { createTestCa, writeVaRemoteConfig } from './mtls-pki.js';
 
 const TOKEN = 'mPiCtOkEn_0123456789abcdefghijklmnopqrstuv';
 const KEY_AUTH = `${TOKEN}.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI`;
@@ -109,24 +109,7 @@ function assertFailure(result: { ok: boolean; problem?: { type: string; detail: 
 }
 
 async function startCliPerspective(): Promise<void> {
-  const config = join(dir, 'apnic-cli.yaml');
-  writeFileSync(config, [
-    'listen: { host: 127.0.0.1, port: 0 }',
-    'name: apnic-cli',
-    'rir: APNIC',
-    'tls:',
-    `  cert: ${join(dir, 'server.pem')}`,
-    `  key: ${join(dir, 'server.key')}`,
-    `  ca: ${join(dir, 'ca.pem')}`,
-    '  allowedClientNames: [cobble-ca]',
-    'va:',
-    `  httpPort: ${responder.port}`,
-    '  tlsPort: 1',
-    `  dnsServer: "${dns.dnsServer}"`,
-    '  timeoutMs: 5000',
-    `  caaIdentities: [${CAA_IDENTITY}]`,
-    '',
-  ].join('\n'));
+  const config = writeVaRemoteConfig(dir, { name: 'apnic-cli', rir: 'APNIC', port: 0, httpPort: responder.port, dnsServer: dns.dnsServer, caaIdentity: CAA_IDENTITY });
   cli = spawn(process.execPath, [cobbleBin, 'ca', 'va-remote', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   const killOnExit = () => cli.kill('SIGKILL');
   process.once('exit', killOnExit);

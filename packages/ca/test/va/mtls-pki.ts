@@ -1,6 +1,8 @@
 // A throwaway PKI for the mutual TLS between the CA and its remote perspectives: a CA, server certificates for
 // 127.0.0.1 and client certificates with a chosen name.
 import { webcrypto } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { PemPair } from './certs.js';
 
@@ -67,4 +69,30 @@ export async function createTestCa(name: string): Promise<TestCa> {
     server: (cn) => issue(cn, x509.ExtendedKeyUsage.serverAuth, [{ type: 'ip', value: '127.0.0.1' }, { type: 'dns', value: 'localhost' }]),
     client: (cn) => issue(cn, x509.ExtendedKeyUsage.clientAuth, [{ type: 'dns', value: cn }]),
   };
+}
+
+/**
+ * Writes the config file of a `cobble ca va-remote` process that serves with `dir`'s server.pem/server.key, trusts
+ * clients under ca.pem named cobble-ca, and validates against the given http-01 port and DNS server.
+ */
+export function writeVaRemoteConfig(dir: string, p: { name: string; rir: string; port: number; httpPort: number; dnsServer: string; caaIdentity: string }): string {
+  const config = join(dir, `${p.name}.yaml`);
+  writeFileSync(config, [
+    `listen: { host: 127.0.0.1, port: ${p.port} }`,
+    `name: ${p.name}`,
+    `rir: ${p.rir}`,
+    'tls:',
+    `  cert: ${join(dir, 'server.pem')}`,
+    `  key: ${join(dir, 'server.key')}`,
+    `  ca: ${join(dir, 'ca.pem')}`,
+    '  allowedClientNames: [cobble-ca]',
+    'va:',
+    `  httpPort: ${p.httpPort}`,
+    '  tlsPort: 1',
+    `  dnsServer: "${p.dnsServer}"`,
+    '  timeoutMs: 5000',
+    `  caaIdentities: [${p.caaIdentity}]`,
+    '',
+  ].join('\n'));
+  return config;
 }
