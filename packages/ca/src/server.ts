@@ -18,6 +18,7 @@ import { corroboratingValidator } from './config/perspectives.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { startTestMode, type TestMode } from './testmode/index.js';
 import { startManagementApi } from './testmode/management.js';
+import { Faults, FaultyValidator } from './testmode/faults.js';
 
 export interface RunningCa {
   directoryUrl: string;
@@ -32,7 +33,7 @@ export interface RunningCa {
    * With `testMode.enabled`: the DNS server's records and addresses, the ports the VA fetches challenges from, and
    * the management API's URL.
    */
-  testMode?: Omit<TestMode, 'close'> & { managementUrl: string };
+  testMode?: Omit<TestMode, 'close'> & { managementUrl: string; faults: Faults };
   close(): Promise<void>;
 }
 
@@ -68,8 +69,9 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   // Ports the configuration leaves out get test mode's defaults, so the input as written decides.
   const testMode: TestMode | undefined = config.testMode.enabled ? await startTestMode(config.testMode, input.va ?? {}).catch(undo) : undefined;
   opened.push(() => testMode?.close());
-  const management = testMode
-    ? await startManagementApi({ records: testMode.records, certificates: sa, issuers: hierarchy.issuers, clock }, config.testMode.managementPort).catch(undo)
+  const faults = testMode && new Faults(config.testMode.faults);
+  const management = testMode && faults
+    ? await startManagementApi({ records: testMode.records, certificates: sa, issuers: hierarchy.issuers, clock, faults }, config.testMode.managementPort).catch(undo)
     : undefined;
   opened.push(() => management?.close());
   const va = new ValidationAuthority({
@@ -130,7 +132,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
 
   const ra = new RegistrationAuthority({
     sa,
-    va: validator,
+    va: faults ? new FaultyValidator(validator, faults) : validator,
     hierarchy,
     profiles,
     limiter,
@@ -158,6 +160,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
       profiles: profiles.directoryMeta(),
     },
     externalAccountBinding: config.acme.externalAccountBinding,
+    faults,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port }).catch(undo);
   const port = (app.server.address() as AddressInfo).port;
@@ -168,7 +171,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     rootsPem: rootsPemOf(hierarchy),
     port,
     httpPort,
-    testMode: testMode && management && { ...testMode, managementUrl: management.url },
+    testMode: testMode && management && faults && { ...testMode, managementUrl: management.url, faults },
     close: () =>
       (closed ??= (async () => {
         await app.close();

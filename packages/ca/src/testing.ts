@@ -7,14 +7,17 @@ import { join } from 'node:path';
 import type { CaConfigInput } from './config/index.js';
 import { startCa } from './server.js';
 import { managementClient, type ManagementClient } from './testmode/client.js';
+import type { FaultSettingsInput } from './testmode/faults.js';
 
-export type { CertificateStatus, ChainCertificate, ManagementClient } from './testmode/client.js';
+export type { CertificateStatus, ChainCertificate, FaultCounts, FaultSettings, FaultSettingsInput, ManagementClient } from './testmode/client.js';
 
 export interface TestCaOptions {
   /** Where the client under test serves http-01 (the VA fetches from 127.0.0.1:port). Default: a free port. */
   http01Port?: number;
   /** Where the client under test serves tls-alpn-01. Default: a free port. */
   tlsAlpn01Port?: number;
+  /** Fault knobs (`testMode.faults`: badNoncePercent, serverInternalPercent, validationDelayMs, validationFailPercent, seed). */
+  faults?: FaultSettingsInput;
   /** Further configuration (profiles, CAA identities, EAB, a log level, rate limits back on, …). */
   config?: Omit<CaConfigInput, 'dataDir' | 'listen' | 'testMode'>;
 }
@@ -60,7 +63,7 @@ export async function startTestCa(options: TestCaOptions = {}): Promise<TestCa> 
       // A test suite orders many certificates for the same names in seconds.
       rateLimits: { enabled: false, ...config.rateLimits },
       log: { level: 'error', ...config.log },
-      testMode: { enabled: true },
+      testMode: { enabled: true, ...(options.faults ? { faults: options.faults } : {}) },
     });
     const testMode = ca.testMode!;
     const management = managementClient(testMode.managementUrl);

@@ -8,6 +8,7 @@ import { profilesConfigSchema } from './profiles.js';
 import { durationSchema } from './duration.js';
 import { caaIdentity, port, vaFields } from './fields.js';
 import { rateLimitsConfigSchema } from '../ra/ratelimits/config.js';
+import { faultsConfigSchema } from '../testmode/faults.js';
 export { ConfigError } from './errors.js';
 export type { ChainConfig, IssuingKeyConfig } from './issuer.js';
 export type { ProfileConfig, ProfilesConfig } from './profiles.js';
@@ -98,6 +99,8 @@ export const caConfigSchema = z.strictObject({
       httpreqPort: port.default(0),
       /** Port of the management API (roots, certificate status, revocation, DNS records) on 127.0.0.1. 0 = a free port. */
       managementPort: port.default(0),
+      /** Fault knobs for testing clients' retry logic, all off by default; the management API changes them. */
+      faults: faultsConfigSchema.prefault({}),
     })
     .prefault({}),
 }).superRefine((config, ctx) => {

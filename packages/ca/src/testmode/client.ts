@@ -1,8 +1,10 @@
 // A typed client of test mode's management API (management.ts), for tests in Node (startTestCa hands one out).
+import type { FaultCounts, FaultSettings, FaultSettingsInput } from './faults.js';
 import type { CertificateStatus, ChainCertificate } from './management.js';
 import type { TestCaaRecord } from './records.js';
 
 export type { CertificateStatus, ChainCertificate } from './management.js';
+export type { FaultCounts, FaultSettings, FaultSettingsInput } from './faults.js';
 
 export interface ManagementClient {
   /** Base URL of the API, e.g. http://127.0.0.1:40123. */
@@ -28,6 +30,12 @@ export interface ManagementClient {
   clearAaaa(host: string): Promise<void>;
   /** Clears every DNS record and address override; certificates and accounts stay. */
   reset(): Promise<void>;
+  /** The fault knobs in force. */
+  faults(): Promise<FaultSettings>;
+  /** Replaces every fault knob (left out = off) and answers the settings now in force. */
+  setFaults(settings: FaultSettingsInput): Promise<FaultSettings>;
+  /** How many faults the CA injected since it started. */
+  injectedFaults(): Promise<FaultCounts>;
 }
 
 export function managementClient(url: string): ManagementClient {
@@ -57,5 +65,8 @@ export function managementClient(url: string): ManagementClient {
     setAaaa: (host, addresses) => call('POST', '/set-aaaa', { host, addresses }),
     clearAaaa: (host) => call('POST', '/clear-aaaa', { host }),
     reset: () => call('POST', '/reset', {}),
+    faults: () => call('GET', '/faults'),
+    setFaults: (settings) => call('POST', '/faults', settings),
+    injectedFaults: () => call('GET', '/faults/injected'),
   };
 }

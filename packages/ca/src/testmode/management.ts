@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import type { Clock } from '../core/clock.js';
 import type { CertificateRecord } from '../core/objects.js';
+import { z } from 'zod';
+import type { Faults } from './faults.js';
 import type { TestCaaRecord, TestDnsRecords } from './records.js';
 
 const HOST = '127.0.0.1';
@@ -169,10 +171,10 @@ function store(change: () => void): undefined {
 }
 
 export async function startManagementApi(
-  sources: { records: TestDnsRecords; certificates: CertificateStore; issuers: readonly ManagedIssuer[]; clock: Clock },
+  sources: { records: TestDnsRecords; certificates: CertificateStore; issuers: readonly ManagedIssuer[]; clock: Clock; faults: Faults },
   port = 0,
 ): Promise<ManagementApi> {
-  const { records, certificates, clock } = sources;
+  const { records, certificates, clock, faults } = sources;
   const roots = await chainRoots(sources.issuers);
   const intermediates: ChainCertificate[] = sources.issuers.flatMap((i) => i.chainsPem.map((pem, chain) => ({ issuer: i.name, chain, pem })));
 
@@ -200,6 +202,15 @@ export async function startManagementApi(
     '/clear-a': (body) => store(() => records.clearAddresses(4, stringField(body, 'host'))),
     '/set-aaaa': (body) => store(() => records.setAddresses(6, stringField(body, 'host'), stringList(body, 'addresses'))),
     '/clear-aaaa': (body) => store(() => records.clearAddresses(6, stringField(body, 'host'))),
+    // The same JSON as testMode.faults; keys left out are off. Answers the settings now in force.
+    '/faults': async (body) => {
+      try {
+        return faults.set(body);
+      } catch (err) {
+        if (err instanceof z.ZodError) throw new HttpError(400, z.prettifyError(err).replace(/\n/g, '; '));
+        throw err;
+      }
+    },
     // Only what test mode holds in memory: certificates and accounts stay in the database.
     '/reset': () => store(() => records.clear()),
   };
@@ -209,6 +220,8 @@ export async function startManagementApi(
     if (request.method === 'GET') {
       if (path === '/roots') return roots;
       if (path === '/intermediates') return intermediates;
+      if (path === '/faults') return faults.get();
+      if (path === '/faults/injected') return faults.counts();
       const serial = /^\/certificates\/([^/]+)$/.exec(path)?.[1];
       if (serial !== undefined) return statusOf(await certificate(decodeURIComponent(serial)));
     } else if (request.method === 'POST') {

@@ -21,6 +21,7 @@ import {
   type VerificationKey,
 } from './jws.js';
 import { NonceService } from './nonces.js';
+import type { Faults } from '../testmode/faults.js';
 
 export interface WfeOptions {
   ra: RegistrationAuthority;
@@ -34,6 +35,8 @@ export interface WfeOptions {
     profiles: Record<string, string>;
   };
   externalAccountBinding?: { required: boolean; keys: Record<string, string> };
+  /** Test mode's fault knobs: refused nonces and serverInternal answers for testing clients' retries. */
+  faults?: Pick<Faults, 'rejectNonce' | 'failRequest'>;
 }
 
 const ORDERS_PAGE = 100;
@@ -95,6 +98,17 @@ export function buildWfe(options: WfeOptions) {
     }
   });
 
+  const { faults } = options;
+  if (faults) {
+    // Never the directory nor newNonce: a client must be able to start before it can retry.
+    app.addHook('onRequest', async (request) => {
+      const path = request.url.split('?')[0];
+      if (path !== paths.directory && path !== paths.newNonce && faults.failRequest()) {
+        throw new AcmeProblem('serverInternal', 'test mode\'s serverInternalPercent failed this request on purpose; please retry');
+      }
+    });
+  }
+
   // Every response names the directory; every POST response carries a fresh nonce (RFC 8555 §6.5).
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('Link', mergeLinks(reply.getHeader('Link'), `<${origin(request)}${paths.directory}>;rel="index"`));
@@ -151,7 +165,7 @@ export function buildWfe(options: WfeOptions) {
       ({ key, jwk, thumbprint } = await importAccountJwk(header.jwk, alg));
     }
     const payloadBytes = await verifySignature(jws, key, alg);
-    if (typeof header.nonce !== 'string' || !nonces.redeem(header.nonce)) {
+    if (typeof header.nonce !== 'string' || !nonces.redeem(header.nonce) || faults?.rejectNonce()) {
       throw new AcmeProblem('badNonce', 'the nonce is unknown, expired or already used; retry with the fresh Replay-Nonce');
     }
     if (header.url !== url) {
