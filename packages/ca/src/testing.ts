@@ -16,7 +16,7 @@ export interface TestCaOptions {
   http01Port?: number;
   /** Where the client under test serves tls-alpn-01. Default: a free port. */
   tlsAlpn01Port?: number;
-  /** Fault knobs (`testMode.faults`: badNoncePercent, serverInternalPercent, validationDelayMs, validationFailPercent, seed). */
+  /** Fault knobs, as `testMode.faults` (README: Fault knobs); all off by default. */
   faults?: FaultSettingsInput;
   /** Further configuration (profiles, CAA identities, EAB, a log level, rate limits back on, …). */
   config?: Omit<CaConfigInput, 'dataDir' | 'listen' | 'testMode'>;

@@ -1,6 +1,6 @@
 // Test mode's fault knobs with an unmodified lego (Debian 4.9) against startTestCa: lego retries through refused
-// nonces and delayed validations and gets its certificate; serverInternal answers and failed validations make it fail
-// cleanly, naming the problem (lego retries badNonce only, so a serverInternal run is retried as a user would: run it
+// nonces, slow answers and delayed validations and gets its certificate; serverInternal answers, dropped connections
+// and failed validations make it fail cleanly, naming the problem (lego retries badNonce only, so a serverInternal run is retried as a user would: run it
 // again); the knobs are set by startTestCa's options and through the management API, and the CA counts what it did.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -17,6 +17,7 @@ let ca: TestCa;
 let dir: string;
 let counter = 0;
 const uniqueName = (label: string) => `${label}-${process.pid}-${++counter}.example.com`;
+const OFF = { badNoncePercent: 0, serverInternalPercent: 0, connectionResetPercent: 0, responseDelayMs: 0, validationDelayMs: 0, validationFailPercent: 0 };
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cobble-faults-'));
@@ -42,7 +43,7 @@ async function assertCertificate(name: string): Promise<void> {
 }
 
 test('badNoncePercent: lego retries through refused nonces and gets its certificate', async () => {
-  assert.deepEqual(await ca.management.faults(), { badNoncePercent: 30, serverInternalPercent: 0, validationDelayMs: 0, validationFailPercent: 0, seed: 1 });
+  assert.deepEqual(await ca.management.faults(), { ...OFF, badNoncePercent: 30, seed: 1 });
   const name = uniqueName('bad-nonce');
   const result = await lego(name);
   assert.equal(result.code, 0, describeRun('lego run', result));
@@ -68,6 +69,29 @@ test('serverInternalPercent: lego fails cleanly on the refused request, and a se
   await assertCertificate(name);
 });
 
+test('connectionResetPercent 100: lego fails cleanly on the first dropped request, after the directory and newNonce answered', async () => {
+  await ca.management.setFaults({ connectionResetPercent: 100 });
+  const before = (await ca.management.injectedFaults()).connectionReset;
+  const result = await lego(uniqueName('connection-reset'));
+  assert.notEqual(result.code, 0, describeRun('lego run', result));
+  // The new-order URL came from the directory, and the POST carried a nonce: both start-up requests were answered.
+  assert.match(result.output, /Post "https:\/\/127\.0\.0\.1:\d+\/acme\/new-order": EOF/, describeRun('lego run', result));
+  assert.doesNotMatch(result.output, /panic|goroutine/, describeRun('lego run', result));
+  assert.ok((await ca.management.injectedFaults()).connectionReset > before);
+  await ca.management.setFaults({});
+});
+
+test('responseDelayMs: lego gets its certificate from a CA that answers slowly', async () => {
+  await ca.management.setFaults({ responseDelayMs: 200 });
+  const before = (await ca.management.injectedFaults()).responseDelayed;
+  const name = uniqueName('slow');
+  const result = await lego(name);
+  assert.equal(result.code, 0, describeRun('lego run', result));
+  await assertCertificate(name);
+  // lego's requests: at least the directory, a nonce, the order, authz, challenge, finalize and the certificate.
+  assert.ok((await ca.management.injectedFaults()).responseDelayed - before >= 7);
+});
+
 test('validationFailPercent 100: lego fails cleanly with incorrectResponse and no certificate', async () => {
   await ca.management.setFaults({ validationFailPercent: 100 });
   const name = uniqueName('validation-fail');
@@ -90,14 +114,14 @@ test('validationDelayMs: lego polls through a slow validation and gets its certi
 
 test('the management API sets the knobs, reads them back, and refuses bad values without changing them', async () => {
   const set = await ca.management.setFaults({ badNoncePercent: 12.5, validationDelayMs: 10, seed: 7 });
-  const expected = { badNoncePercent: 12.5, serverInternalPercent: 0, validationDelayMs: 10, validationFailPercent: 0, seed: 7 };
+  const expected = { ...OFF, badNoncePercent: 12.5, validationDelayMs: 10, seed: 7 };
   assert.deepEqual(set, expected);
   assert.deepEqual(await ca.management.faults(), expected);
   await assert.rejects(ca.management.setFaults({ badNoncePercent: 101 }), /400 .*badNoncePercent/);
   await assert.rejects(ca.management.setFaults({ nonceReject: 5 } as never), /400 .*nonceReject/);
   assert.deepEqual(await ca.management.faults(), expected);
   await ca.management.setFaults({});
-  assert.deepEqual(await ca.management.faults(), { badNoncePercent: 0, serverInternalPercent: 0, validationDelayMs: 0, validationFailPercent: 0 });
+  assert.deepEqual(await ca.management.faults(), OFF);
 });
 
 test('the same seed injects the same faults; 0 % never and 100 % always', () => {
@@ -112,7 +136,7 @@ test('the same seed injects the same faults; 0 % never and 100 % always', () => 
 });
 
 test('testMode.faults is strict configuration: off by default, bad percentages and unknown keys named', () => {
-  assert.deepEqual(parseCaConfig({}).testMode.faults, { badNoncePercent: 0, serverInternalPercent: 0, validationDelayMs: 0, validationFailPercent: 0 });
+  assert.deepEqual(parseCaConfig({}).testMode.faults, OFF);
   assert.throws(() => parseCaConfig({ testMode: { faults: { serverInternalPercent: -1 } } }), /testMode\.faults\.serverInternalPercent/);
   assert.throws(() => parseCaConfig({ testMode: { faults: { slowMs: 5 } } }), /slowMs/);
 });

@@ -1,7 +1,8 @@
 // Fault knobs for people testing an ACME client's retry logic (issue 12): a share of nonces refused, of requests
-// answered with serverInternal, of validations failed, and validations delayed. One object holds the settings (from
-// `testMode.faults`, changed through the management API), draws from a seedable random source so a test sees the same
-// faults on every run, and counts what it injected so the test can check the CA really refused something.
+// answered with serverInternal or a dropped connection, of validations failed; slow answers and validations. One
+// object holds the settings (from `testMode.faults`, changed through the management API), draws from a seedable random
+// source so a test sees the same faults on every run, and counts what it injected so the test can check the CA really
+// refused something.
 import { z } from 'zod';
 import { ACME_ERROR_PREFIX, type CaaRequest, type CaaResult, type ValidationRequest, type ValidationResult, type Validator } from '../va/types.js';
 
@@ -12,6 +13,10 @@ export const faultsConfigSchema = z.strictObject({
   badNoncePercent: percent.default(0),
   /** Share of ACME requests (not GET /directory nor newNonce, so clients can start) answered with serverInternal. */
   serverInternalPercent: percent.default(0),
+  /** Share of ACME requests (the same ones) whose connection is closed without an answer. */
+  connectionResetPercent: percent.default(0),
+  /** Every request (all of them) waits this long before it is handled. */
+  responseDelayMs: z.number().int().min(0).max(60_000).default(0),
   /** Every validation waits this long before it starts. */
   validationDelayMs: z.number().int().min(0).max(60_000).default(0),
   /** Share of validations that fail with incorrectResponse without looking at the challenge. */
@@ -27,9 +32,13 @@ export type FaultSettingsInput = z.input<typeof faultsConfigSchema>;
 export interface FaultCounts {
   badNonce: number;
   serverInternal: number;
+  connectionReset: number;
+  responseDelayed: number;
   validationDelayed: number;
   validationFailed: number;
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * mulberry32: a seedable 32-bit generator in a few lines. Node's crypto cannot be seeded, and fault decisions need
@@ -49,7 +58,7 @@ function mulberry32(seed: number): () => number {
 export class Faults {
   private settings!: FaultSettings;
   private random!: () => number;
-  private readonly injected: FaultCounts = { badNonce: 0, serverInternal: 0, validationDelayed: 0, validationFailed: 0 };
+  private readonly injected: FaultCounts = { badNonce: 0, serverInternal: 0, connectionReset: 0, responseDelayed: 0, validationDelayed: 0, validationFailed: 0 };
 
   constructor(settings: FaultSettingsInput = {}) {
     this.set(settings);
@@ -76,24 +85,35 @@ export class Faults {
     return this.draw(this.settings.badNoncePercent, 'badNonce');
   }
 
-  /** Called once per ACME request (the WFE's hook spares the directory and newNonce). */
-  failRequest(): boolean {
-    return this.draw(this.settings.serverInternalPercent, 'serverInternal');
+  /**
+   * Called by the WFE on every request: waits `responseDelayMs`, then says how to fail it, if at all. `startUp`
+   * requests (the directory, newNonce) are only slowed: a client must be able to start before it can retry.
+   */
+  async beforeRequest(startUp: boolean): Promise<'connectionReset' | 'serverInternal' | undefined> {
+    const { responseDelayMs, connectionResetPercent, serverInternalPercent } = this.settings;
+    if (responseDelayMs > 0) {
+      this.injected.responseDelayed++;
+      await sleep(responseDelayMs);
+    }
+    if (startUp) return undefined;
+    if (this.draw(connectionResetPercent, 'connectionReset')) return 'connectionReset';
+    if (this.draw(serverInternalPercent, 'serverInternal')) return 'serverInternal';
+    return undefined;
   }
 
   failValidation(): boolean {
     return this.draw(this.settings.validationFailPercent, 'validationFailed');
   }
 
-  /** The delay before a validation starts, counted when non-zero. */
-  validationDelay(): number {
+  async delayValidation(): Promise<void> {
     const ms = this.settings.validationDelayMs;
-    if (ms > 0) this.injected.validationDelayed++;
-    return ms;
+    if (ms <= 0) return;
+    this.injected.validationDelayed++;
+    await sleep(ms);
   }
 
   private draw(percentage: number, count: keyof FaultCounts): boolean {
-    // No draw when off, so a knob turned on later starts from the same point of the seeded sequence.
+    // No draw when off: a knob at 0 does not shift the sequence the others see.
     if (percentage <= 0 || this.random() * 100 >= percentage) return false;
     this.injected[count]++;
     return true;
@@ -111,8 +131,7 @@ export class FaultyValidator implements Validator {
   ) {}
 
   async validate(req: ValidationRequest): Promise<ValidationResult> {
-    const delay = this.faults.validationDelay();
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    await this.faults.delayValidation();
     if (this.faults.failValidation()) {
       return {
         ok: false,

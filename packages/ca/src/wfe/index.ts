@@ -35,8 +35,8 @@ export interface WfeOptions {
     profiles: Record<string, string>;
   };
   externalAccountBinding?: { required: boolean; keys: Record<string, string> };
-  /** Test mode's fault knobs: refused nonces and serverInternal answers for testing clients' retries. */
-  faults?: Pick<Faults, 'rejectNonce' | 'failRequest'>;
+  /** Test mode's fault knobs (refused nonces, serverInternal, dropped connections, slow answers): clients' retries. */
+  faults?: Pick<Faults, 'rejectNonce' | 'beforeRequest'>;
 }
 
 const ORDERS_PAGE = 100;
@@ -100,11 +100,13 @@ export function buildWfe(options: WfeOptions) {
 
   const { faults } = options;
   if (faults) {
-    // Never the directory nor newNonce: a client must be able to start before it can retry.
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', async (request, reply) => {
       const path = request.url.split('?')[0];
-      if (path !== paths.directory && path !== paths.newNonce && faults.failRequest()) {
-        throw new AcmeProblem('serverInternal', 'test mode\'s serverInternalPercent failed this request on purpose; please retry');
+      const fault = await faults.beforeRequest(path === paths.directory || path === paths.newNonce);
+      if (fault === 'serverInternal') throw new AcmeProblem('serverInternal', 'test mode\'s serverInternalPercent failed this request on purpose; please retry');
+      if (fault === 'connectionReset') {
+        reply.hijack();
+        request.raw.socket.destroy();
       }
     });
   }
