@@ -1,21 +1,15 @@
 // A loopback HTTP endpoint in the shape of lego's `httpreq` DNS provider (default mode): POST /present and /cleanup
 // with {"fqdn": "_acme-challenge.example.com.", "value": "..."}. With it, lego publishes dns-01 TXT records in test
 // mode's DNS server without a hook script.
-import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback, type LoopbackServer } from './listen.js';
 import type { TestDnsRecords } from './records.js';
 
-const HOST = '127.0.0.1';
 /** A TXT request is a few hundred bytes; more is not lego. */
 const MAX_BODY = 16 * 1024;
 
-export interface HttpreqEndpoint {
-  /** What lego's HTTPREQ_ENDPOINT takes. */
-  url: string;
-  port: number;
-  close(): Promise<void>;
-}
+/** `url` is what lego's HTTPREQ_ENDPOINT takes. */
+export type HttpreqEndpoint = LoopbackServer;
 
 async function readJson(request: IncomingMessage): Promise<unknown> {
   let body = '';
@@ -49,17 +43,5 @@ export async function startHttpreqEndpoint(records: TestDnsRecords, port = 0): P
       (err: Error) => reply(400, `bad request: ${err.message}`),
     );
   });
-  server.listen(port, HOST);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
-  const bound = (server.address() as AddressInfo).port;
-  let closed: Promise<void> | undefined;
-  return {
-    url: `http://${HOST}:${bound}`,
-    port: bound,
-    close: () =>
-      (closed ??= new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      })),
-  };
+  return listenOnLoopback(server, port);
 }

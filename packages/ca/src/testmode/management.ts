@@ -3,17 +3,15 @@
 // revocation without the subscriber's key, and the DNS records the test-mode DNS server answers with. The DNS calls
 // take pebble-challtestsrv's request shapes, so scripts written for it carry over. Not for a real CA: anyone on this
 // machine can revoke through it.
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import type { Clock } from '../core/clock.js';
 import type { CertificateRecord } from '../core/objects.js';
 import { z } from 'zod';
 import type { Faults } from './faults.js';
+import { listenOnLoopback, type LoopbackServer } from './listen.js';
 import type { TestCaaRecord, TestDnsRecords } from './records.js';
 
-const HOST = '127.0.0.1';
 /** The largest request is a CAA policy list: a few kilobytes. */
 const MAX_BODY = 64 * 1024;
 /** RFC 5280 §5.3.1 CRLReason codes (7 is unused). Any of them, not only a subscriber's: tests exercise the CA's own. */
@@ -56,11 +54,7 @@ export interface CertificateStatus {
   pem: string;
 }
 
-export interface ManagementApi {
-  url: string;
-  port: number;
-  close(): Promise<void>;
-}
+export type ManagementApi = LoopbackServer;
 
 class HttpError extends Error {
   constructor(
@@ -244,17 +238,5 @@ export async function startManagementApi(
       },
     );
   });
-  server.listen(port, HOST);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
-  const bound = (server.address() as AddressInfo).port;
-  let closed: Promise<void> | undefined;
-  return {
-    url: `http://${HOST}:${bound}`,
-    port: bound,
-    close: () =>
-      (closed ??= new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      })),
-  };
+  return listenOnLoopback(server, port);
 }

@@ -1,0 +1,28 @@
+// The small HTTP servers of test mode (lego's httpreq endpoint, the management API) listen on loopback the same way.
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface LoopbackServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1:`port` (0 = a free port); rejects with the listen error (e.g. EADDRINUSE). */
+export async function listenOnLoopback(server: Server, port: number): Promise<LoopbackServer> {
+  const host = '127.0.0.1';
+  server.listen(port, host);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
+  const bound = (server.address() as AddressInfo).port;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${bound}`,
+    port: bound,
+    close: () =>
+      (closed ??= new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      })),
+  };
+}
