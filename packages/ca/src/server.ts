@@ -144,6 +144,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
       blockedNames: config.policy.blockedNames,
       blockedSuffixes: config.policy.blockedSuffixes,
       allowSpecialPurposeIps: config.policy.allowSpecialPurposeIps || testMode !== undefined,
+      reuseAuthorization: faults && (() => faults.reuseAuthorization()),
       urlBase: () => urlBase,
     },
   });

@@ -17,7 +17,7 @@ let ca: TestCa;
 let dir: string;
 let counter = 0;
 const uniqueName = (label: string) => `${label}-${process.pid}-${++counter}.example.com`;
-const OFF = { badNoncePercent: 0, serverInternalPercent: 0, connectionResetPercent: 0, responseDelayMs: 0, validationDelayMs: 0, validationFailPercent: 0 };
+const OFF = { badNoncePercent: 0, serverInternalPercent: 0, connectionResetPercent: 0, responseDelayMs: 0, validationDelayMs: 0, validationFailPercent: 0, authorizationReusePercent: 100 };
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cobble-faults-'));
@@ -110,6 +110,22 @@ test('validationDelayMs: lego polls through a slow validation and gets its certi
   assert.equal(result.code, 0, describeRun('lego run', result));
   await assertCertificate(name);
   assert.equal((await ca.management.injectedFaults()).validationDelayed, before + 1);
+});
+
+test('authorizationReusePercent 0: lego validates the same name again; at 100 (the default) it finds the authorization valid', async () => {
+  const name = uniqueName('reuse');
+  await ca.management.setFaults({ authorizationReusePercent: 0 });
+  const first = await lego(name);
+  assert.equal(first.code, 0, describeRun('lego run', first));
+  const before = (await ca.management.injectedFaults()).authorizationNotReused;
+  const again = await lego(name);
+  assert.equal(again.code, 0, describeRun('lego run again', again));
+  assert.match(again.output, /Trying to solve HTTP-01/, 'a fresh authorization to validate');
+  assert.equal((await ca.management.injectedFaults()).authorizationNotReused, before + 1);
+  await ca.management.setFaults({});
+  const reused = await lego(name);
+  assert.equal(reused.code, 0, describeRun('lego run with re-use', reused));
+  assert.match(reused.output, /authorization already valid; skipping challenge/);
 });
 
 test('the management API sets the knobs, reads them back, and refuses bad values without changing them', async () => {

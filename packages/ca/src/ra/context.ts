@@ -16,6 +16,8 @@ export interface RaSettings {
   blockedNames: readonly string[];
   blockedSuffixes: readonly string[];
   allowSpecialPurposeIps: boolean;
+  /** Test mode's fault knob: whether to re-use a reusable authorization this time (always, when absent). */
+  reuseAuthorization?: () => boolean;
   /** Base URL (no trailing slash) of the plain-HTTP AIA/CRL endpoints named in leaves. */
   urlBase: () => string;
 }

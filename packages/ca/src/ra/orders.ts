@@ -50,7 +50,7 @@ export class Orders {
     for (const identifier of identifiers) {
       const { type, value, wildcard } = base(identifier);
       const reuse = reusable.find((a) => a.type === type && a.value === value && a.wildcard === wildcard);
-      if (reuse) {
+      if (reuse && (this.ctx.settings.reuseAuthorization?.() ?? true)) {
         linked.push(reuse);
         continue;
       }

@@ -21,6 +21,11 @@ export const faultsConfigSchema = z.strictObject({
   validationDelayMs: z.number().int().min(0).max(60_000).default(0),
   /** Share of validations that fail with incorrectResponse without looking at the challenge. */
   validationFailPercent: percent.default(0),
+  /**
+   * Share of new orders' names that re-use a still-valid authorization of the account and profile (100: always, as
+   * the profile allows; Pebble re-uses half of the time). Clients must cope with both.
+   */
+  authorizationReusePercent: percent.default(100),
   /** Seed of the random source deciding which requests fail; the same seed gives the same sequence of faults. */
   seed: z.number().int().min(0).max(0xffff_ffff).optional(),
 });
@@ -36,6 +41,7 @@ export interface FaultCounts {
   responseDelayed: number;
   validationDelayed: number;
   validationFailed: number;
+  authorizationNotReused: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,7 +64,7 @@ function mulberry32(seed: number): () => number {
 export class Faults {
   private settings!: FaultSettings;
   private random!: () => number;
-  private readonly injected: FaultCounts = { badNonce: 0, serverInternal: 0, connectionReset: 0, responseDelayed: 0, validationDelayed: 0, validationFailed: 0 };
+  private readonly injected: FaultCounts = { badNonce: 0, serverInternal: 0, connectionReset: 0, responseDelayed: 0, validationDelayed: 0, validationFailed: 0, authorizationNotReused: 0 };
 
   constructor(settings: FaultSettingsInput = {}) {
     this.set(settings);
@@ -103,6 +109,11 @@ export class Faults {
 
   failValidation(): boolean {
     return this.draw(this.settings.validationFailPercent, 'validationFailed');
+  }
+
+  /** Called for each name of a new order that has a reusable authorization: false when a fresh one is to be made. */
+  reuseAuthorization(): boolean {
+    return !this.draw(100 - this.settings.authorizationReusePercent, 'authorizationNotReused');
   }
 
   async delayValidation(): Promise<void> {
