@@ -42,7 +42,7 @@ async function shortLivedIssuer(name: 'ecdsa' | 'rsa', days: number): Promise<Is
       throw new Error('stand-in issuer: asked to sign');
     },
   } as unknown as IssuerChain['signer'];
-  return { name, keyTypes: [name], active: true, intermediate: { cert, pem: cert.toString('pem') }, signer, root: cert, chainsPem: [cert.toString('pem')] };
+  return { name, keyTypes: [name], active: true, intermediate: { cert, pem: cert.toString('pem') }, signer, root: cert, chainsPem: [cert.toString('pem')], chainRoots: [cert] };
 }
 
 before(async () => {

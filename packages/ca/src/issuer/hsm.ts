@@ -109,7 +109,7 @@ async function loadIssuer(index: number, config: IssuingKeyConfig, leafLifetimeM
     ...config.alternateChains.map((c, i) => ({ config: c, key: `${key}.alternateChains.${i}` })),
   ];
   const chainsPem: string[] = [];
-  let defaultRoot: LoadedCertificate | undefined;
+  const chainRoots: LoadedCertificate[] = [];
   for (const chain of chains) {
     const certs: LoadedCertificate[] = [];
     for (const [i, file] of chain.config.certificates.entries()) certs.push(...(await readCertificates(file, `${chain.key}.certificates.${i}`)));
@@ -124,7 +124,7 @@ async function loadIssuer(index: number, config: IssuingKeyConfig, leafLifetimeM
     if (roots.length !== 1) throw new ConfigError(`${chain.key}.root: ${roots[0]!.file} holds ${roots.length} certificates; expected one root`, roots[0]!.file, `${chain.key}.root`);
     checkChain(certs, roots[0]!, chain.key, now);
     chainsPem.push(certs.map((c) => toPem(c.der, 'CERTIFICATE')).join(''));
-    defaultRoot ??= roots[0];
+    chainRoots.push(roots[0]!);
   }
 
   let signer: Signer;
@@ -144,8 +144,9 @@ async function loadIssuer(index: number, config: IssuingKeyConfig, leafLifetimeM
     profiles: config.profiles,
     intermediate: { cert: new x509.X509Certificate(issuing.der), pem: toPem(issuing.der, 'CERTIFICATE') },
     signer,
-    root: new x509.X509Certificate(defaultRoot!.der),
+    root: new x509.X509Certificate(chainRoots[0]!.der),
     chainsPem,
+    chainRoots: chainRoots.map((r) => new x509.X509Certificate(r.der)),
   };
 }
 

@@ -86,6 +86,8 @@ export interface IssuerChain {
   root: x509.X509Certificate;
   /** PEM chains served after the leaf: [default, ...alternates] (e.g. through a cross-signed intermediate). */
   chainsPem: string[];
+  /** The trust anchor each chain of `chainsPem` leads to, in the same order ([0] is `root`). */
+  chainRoots: x509.X509Certificate[];
 }
 
 // With a callback node:crypto signs on the libuv thread pool, so the event loop keeps serving while a key signs.
@@ -262,18 +264,20 @@ export async function loadOrCreateHierarchy(dataDir: string, clock: Clock = syst
   await writeFile(trustBundlePath, stored.serverTlsRoot.certPem);
   await writeFile(join(directory, 'root-ecdsa.pem'), stored.ecdsaRoot.certPem);
   await writeFile(join(directory, 'root-rsa.pem'), stored.rsaRoot.certPem);
-  const issuing = async (name: SubscriberKeyType, ca: StoredCa, root: StoredCa, alternates: string[]): Promise<IssuerChain> => ({
+  const issuing = async (name: SubscriberKeyType, ca: StoredCa, root: StoredCa, alternates: Array<{ pem: string; root: StoredCa }>): Promise<IssuerChain> => ({
     name,
     keyTypes: [name],
     active: true,
     intermediate: { cert: new x509.X509Certificate(ca.certPem), pem: ca.certPem },
     signer: new ThreadPoolSigner(createPrivateKey(ca.keyPem), ca.algorithm, `file:${file}#${name}`),
     root: new x509.X509Certificate(root.certPem),
-    chainsPem: [ca.certPem, ...alternates],
+    chainsPem: [ca.certPem, ...alternates.map((a) => a.pem)],
+    chainRoots: [root, ...alternates.map((a) => a.root)].map((r) => new x509.X509Certificate(r.certPem)),
   });
   return {
     issuers: [
-      await issuing('ecdsa', stored.ecdsaIntermediate, stored.ecdsaRoot, [stored.ecdsaCrossPem]),
+      // The alternate chain: the ECDSA intermediate cross-signed by the RSA root.
+      await issuing('ecdsa', stored.ecdsaIntermediate, stored.ecdsaRoot, [{ pem: stored.ecdsaCrossPem, root: stored.rsaRoot }]),
       await issuing('rsa', stored.rsaIntermediate, stored.rsaRoot, []),
     ],
     serverTlsRoot: await toSigningCa(stored.serverTlsRoot),

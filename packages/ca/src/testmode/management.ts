@@ -26,7 +26,8 @@ export interface CertificateStore {
 /** The parts of an issuer the API lists (an `IssuerChain`'s). */
 export interface ManagedIssuer {
   name: string;
-  root: x509.X509Certificate;
+  /** The trust anchor of each chain, in the order of `chainsPem`. */
+  chainRoots: x509.X509Certificate[];
   /** [default, ...alternates], each the certificates served after the leaf. */
   chainsPem: string[];
 }
@@ -65,31 +66,9 @@ class HttpError extends Error {
   }
 }
 
-/** The root each chain ends in: its last certificate when self-signed, else the known root that signed it. */
-async function chainRoots(issuers: readonly ManagedIssuer[]): Promise<ChainCertificate[]> {
-  const roots = issuers.map((i) => i.root);
-  const found: ChainCertificate[] = [];
-  for (const issuer of issuers) {
-    for (const [chain, pem] of issuer.chainsPem.entries()) {
-      if (chain === 0) {
-        found.push({ issuer: issuer.name, chain, pem: issuer.root.toString('pem') + '\n' });
-        continue;
-      }
-      const der = x509.PemConverter.decode(pem).at(-1);
-      if (!der) continue;
-      const last = new x509.X509Certificate(der);
-      let root: x509.X509Certificate | undefined;
-      if (last.subject === last.issuer) root = last;
-      else {
-        for (const candidate of roots) {
-          if (candidate.subject === last.issuer && (await last.verify({ publicKey: candidate.publicKey, signatureOnly: true }))) root = candidate;
-        }
-      }
-      // A configured alternate chain may end in a root no issuer's default chain has: the hierarchy does not keep it.
-      if (root) found.push({ issuer: issuer.name, chain, pem: root.toString('pem') + '\n' });
-    }
-  }
-  return found;
+/** The root each chain of each issuer leads to. */
+function chainRoots(issuers: readonly ManagedIssuer[]): ChainCertificate[] {
+  return issuers.flatMap((issuer) => issuer.chainRoots.map((root, chain) => ({ issuer: issuer.name, chain, pem: root.toString('pem') + '\n' })));
 }
 
 function statusOf(record: CertificateRecord): CertificateStatus {
@@ -169,7 +148,7 @@ export async function startManagementApi(
   port = 0,
 ): Promise<ManagementApi> {
   const { records, certificates, clock, faults } = sources;
-  const roots = await chainRoots(sources.issuers);
+  const roots = chainRoots(sources.issuers);
   const intermediates: ChainCertificate[] = sources.issuers.flatMap((i) => i.chainsPem.map((pem, chain) => ({ issuer: i.name, chain, pem })));
 
   const certificate = async (serial: string): Promise<CertificateRecord> => {
