@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlattenedSign } from 'jose';
-import { AcmeTestClient, issueViaHttp01, makeCsr, validateHttp01Authorizations } from './support/acme.js';
+import { AcmeTestClient, issueViaHttp01, makeCsr, newAccountKey, validateHttp01Authorizations } from './support/acme.js';
 import { withRegisteredAccount, type Harness } from './support/harness.js';
 import { assertProblem } from './support/problems.js';
 
@@ -98,6 +98,32 @@ describe('JWS checks', () => {
     const jws = await client.sign(url, { identifiers: [{ type: 'dns', value: 'good.example.com' }] });
     jws.payload = Buffer.from(JSON.stringify({ identifiers: [{ type: 'dns', value: 'evil.example.com' }] })).toString('base64url');
     assertProblem(await client.postJws(url, jws), 'malformed', 400);
+  });
+
+  test('a signature by another key, a mangled signature, and a DER-encoded ECDSA signature are malformed (400)', async () => {
+    const url = client.directory.newOrder;
+    const payload = { identifiers: [{ type: 'dns', value: 'sig.example.com' }] };
+    const other = await newAccountKey('ES256');
+    const byOther = await client.sign(url, payload, { key: { ...other, alg: 'ES256' }, protectedOverrides: { kid: client.accountUrl, jwk: undefined } });
+    assertProblem(await client.postJws(url, byOther), 'malformed', 400);
+    const mangled = await client.sign(url, payload);
+    mangled.signature = `${String(mangled.signature).slice(0, -2)}+/`;
+    assertProblem(await client.postJws(url, mangled), 'malformed', 400);
+    const der = await client.sign(url, payload);
+    const raw = Buffer.from(String(der.signature), 'base64url');
+    // The same r and s as an ASN.1 SEQUENCE: valid ECDSA, but not the JWS (IEEE P1363) form.
+    const integer = (b: Buffer) => { const v = b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b; return Buffer.concat([Buffer.from([2, v.length]), v]); };
+    const body = Buffer.concat([integer(raw.subarray(0, 32)), integer(raw.subarray(32))]);
+    der.signature = Buffer.concat([Buffer.from([0x30, body.length]), body]).toString('base64url');
+    assertProblem(await client.postJws(url, der), 'malformed', 400);
+  });
+
+  test('an algorithm that does not fit the account key is badSignatureAlgorithm (400)', async () => {
+    const url = client.directory.newOrder;
+    const jws = await client.sign(url, { identifiers: [{ type: 'dns', value: 'alg.example.com' }] });
+    const header = JSON.parse(Buffer.from(String(jws.protected), 'base64url').toString());
+    jws.protected = Buffer.from(JSON.stringify({ ...header, alg: 'ES384' })).toString('base64url');
+    assertProblem(await client.postJws(url, jws), 'badSignatureAlgorithm', 400);
   });
 
   test('a JWS with both "jwk" and "kid" is malformed (400)', async () => {
