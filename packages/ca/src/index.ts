@@ -7,4 +7,5 @@ export {
 export { startCa, type RunningCa, type StartOptions } from './server.js';
 export { prepareDataDir } from './prepare.js';
 export { AcmeProblem } from './core/index.js';
+export { freePort } from './core/ports.js';
 export type { TestCaaRecord, TestDnsRecords, TestMode } from './testmode/index.js';

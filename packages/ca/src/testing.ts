@@ -1,10 +1,10 @@
 // @cobble/ca/testing: a CA in test mode inside the caller's own test process, on free loopback ports, with its state
 // in a temporary directory that close() removes — so an ACME client's test suite needs no server started beside it.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaConfigInput } from './config/index.js';
+import { freePort } from './core/ports.js';
 import { startCa } from './server.js';
 import { managementClient, type ManagementClient } from './testmode/client.js';
 import type { FaultSettingsInput } from './testmode/faults.js';
@@ -40,14 +40,6 @@ export interface TestCa {
   close(): Promise<void>;
 }
 
-/** A port free now on 127.0.0.1: the VA connects to it, so the client must be able to listen there afterwards. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export async function startTestCa(options: TestCaOptions = {}): Promise<TestCa> {
   const dir = await mkdtemp(join(tmpdir(), 'cobble-test-ca-'));

@@ -1,9 +1,8 @@
 // `cobble ca serve [--config FILE] [--workers N]`: runs the ACME CA until SIGINT/SIGTERM.
 // `cobble ca va-remote --config FILE`: a remote validation perspective (./va-remote.ts).
 import cluster, { type Worker } from 'node:cluster';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
-import { ConfigError, parseCaConfig, prepareDataDir, readCaConfigFile, startCa, type CaConfig, type CaConfigInput, type RunningCa } from '@cobble/ca';
+import { ConfigError, freePort, parseCaConfig, prepareDataDir, readCaConfigFile, startCa, type CaConfig, type CaConfigInput, type RunningCa } from '@cobble/ca';
 import { CliError } from '../errors.js';
 import { runVaRemote, usage as vaRemoteUsage } from './va-remote.js';
 
@@ -39,16 +38,6 @@ function waitForSignal(): Promise<void> {
   });
 }
 
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** Startup problems an operator fixes in the config (issuer token, PIN, key, chains) become CLI errors. */
 function configProblem(err: unknown, source: string): unknown {

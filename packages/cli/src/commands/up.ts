@@ -1,10 +1,9 @@
 // `cobble up` (what `npm start` runs): the whole stack on loopback with embedded SQLite under ./data — the ACME CA in
 // test mode and a DAP leader + helper with a demo task — until SIGINT/SIGTERM. It prints certbot and lego commands that
 // get certificates from the CA as printed, with nothing else running.
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startCa, type RunningCa } from '@cobble/ca';
+import { freePort, startCa, type RunningCa } from '@cobble/ca';
 import { startDapDemo, type DapDemo } from '@cobble/dap';
 import { CliError } from '../errors.js';
 
@@ -24,16 +23,6 @@ Starts on 127.0.0.1, with embedded SQLite under DIR (default ./data):
 const DNS_PORT = 8053;
 const HTTPREQ_PORT = 8055;
 
-/** A TCP port free on 127.0.0.1 now, for the ports the VA connects to (the ACME client listens there, not cobble). */
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** Quotes for a POSIX shell only what needs it, so the printed commands stay readable and run as printed. */
 function sh(arg: string): string {
