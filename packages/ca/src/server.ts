@@ -56,11 +56,14 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   // Configured issuers (keys on a PKCS#11 token) replace the development issuing chains; checked before anything listens.
   const configured = config.issuers ? await configuredHierarchy(development, config.issuers, profiles.longestValidity(), clock.now()) : undefined;
   const hierarchy = configured?.hierarchy ?? development;
-  // What is open so far, closed in reverse order when a later step fails: a caller whose startCa throws (a test,
-  // startTestCa) must not be left with an open database, token session, DNS server or listener.
+  // What is open so far, closed in reverse order by close() and when a later step fails: a caller whose startCa throws
+  // (a test, startTestCa) must not be left with an open database, token session, DNS server or listener.
   const opened: Array<() => unknown> = [() => configured?.close()];
+  const closeOpened = async () => {
+    for (const close of opened.splice(0).reverse()) await close();
+  };
   const undo = async (err: unknown): Promise<never> => {
-    for (const close of opened.reverse()) await close();
+    await closeOpened();
     throw err;
   };
   // Accounts are cached in memory unless several worker processes write the same database.
@@ -125,7 +128,10 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   });
   aiaServer.listen(config.listen.httpPort, config.listen.host);
   await once(aiaServer, 'listening').catch(undo);
-  opened.push(() => aiaServer.close());
+  opened.push(() => {
+    aiaServer.closeAllConnections();
+    aiaServer.close();
+  });
   const httpPort = (aiaServer.address() as AddressInfo).port;
   const hostForUrl = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   urlBase = (config.issuance.urlBase ?? `http://${hostForUrl}:${httpPort}`).replace(/\/$/, '');
@@ -176,16 +182,10 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     close: () =>
       (closed ??= (async () => {
         await app.close();
-        aiaServer.closeAllConnections();
-        aiaServer.close();
+        // Validations in flight finish before what they use is closed.
         await ra.close();
-        await validator.close?.();
-        if (validator !== va) await va.close();
-        await limiter.close();
-        await sa.close();
-        configured?.close();
-        await management?.close();
-        await testMode?.close();
+        if (validator !== va) await validator.close?.();
+        await closeOpened();
       })()),
   };
 }
