@@ -1,7 +1,7 @@
 // @cobble/pki: keys and signers (PKCS#11 token, encrypted key file), certificate/CRL/CSR building with
 // lint-then-sign, profiles, serials, and the lint suite. See README.md for the Signer contract.
 export {
-  KEY_ALGORITHMS, SIGNATURE_ALGORITHMS, allowedSignatureAlgorithms, defaultSignatureAlgorithm, keyAlgorithmOfSpki, publicKeyObject,
+  EC_SPKI_PREFIXES, KEY_ALGORITHMS, SIGNATURE_ALGORITHMS, allowedSignatureAlgorithms, defaultSignatureAlgorithm, keyAlgorithmOfSpki, publicKeyObject,
   type KeyAlgorithm, type SignatureAlgorithm,
 } from './algorithms.js';
 export { bytesEqual, ecdsaRawToDer, fromHex, toHex } from './bytes.js';
