@@ -2,7 +2,7 @@
 // with {"fqdn": "_acme-challenge.example.com.", "value": "..."}. With it, lego publishes dns-01 TXT records in test
 // mode's DNS server without a hook script.
 import { createServer, type IncomingMessage } from 'node:http';
-import { listenOnLoopback, type LoopbackServer } from './listen.js';
+import { listenOnLoopback, readBody, type LoopbackServer } from './listen.js';
 import type { TestDnsRecords } from './records.js';
 
 /** A TXT request is a few hundred bytes; more is not lego. */
@@ -12,12 +12,7 @@ const MAX_BODY = 16 * 1024;
 export type HttpreqEndpoint = LoopbackServer;
 
 async function readJson(request: IncomingMessage): Promise<unknown> {
-  let body = '';
-  for await (const chunk of request) {
-    body += String(chunk);
-    if (body.length > MAX_BODY) throw new Error('request body too large');
-  }
-  return JSON.parse(body);
+  return JSON.parse(await readBody(request, MAX_BODY));
 }
 
 function txtRequest(body: unknown): { fqdn: string; value: string } | undefined {

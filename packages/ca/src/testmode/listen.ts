@@ -1,6 +1,7 @@
-// The small HTTP servers of test mode (lego's httpreq endpoint, the management API) listen on loopback the same way.
+// The small HTTP servers of test mode (lego's httpreq endpoint, the management API) listen on loopback and read
+// request bodies the same way.
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface LoopbackServer {
@@ -25,4 +26,22 @@ export async function listenOnLoopback(server: Server, port: number): Promise<Lo
         server.close(() => resolve());
       })),
   };
+}
+
+export class BodyTooLarge extends Error {
+  constructor() {
+    super('request body too large');
+  }
+}
+
+/** The request body as text; throws BodyTooLarge past `maxBytes`. */
+export async function readBody(request: IncomingMessage, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > maxBytes) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

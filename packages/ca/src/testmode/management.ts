@@ -9,7 +9,7 @@ import type { Clock } from '../core/clock.js';
 import type { CertificateRecord } from '../core/objects.js';
 import { z } from 'zod';
 import type { Faults } from './faults.js';
-import { listenOnLoopback, type LoopbackServer } from './listen.js';
+import { BodyTooLarge, listenOnLoopback, readBody, type LoopbackServer } from './listen.js';
 import type { TestCaaRecord, TestDnsRecords } from './records.js';
 
 /** The largest request is a CAA policy list: a few kilobytes. */
@@ -92,12 +92,10 @@ function normalizeSerial(serial: string): string {
   return hex;
 }
 
-async function readBody(request: IncomingMessage): Promise<Record<string, unknown>> {
-  let body = '';
-  for await (const chunk of request) {
-    body += String(chunk);
-    if (body.length > MAX_BODY) throw new HttpError(413, 'request body too large');
-  }
+async function readJsonObject(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readBody(request, MAX_BODY).catch((err: unknown) => {
+    throw err instanceof BodyTooLarge ? new HttpError(413, err.message) : err;
+  });
   // `curl -X POST .../reset` sends nothing.
   if (body === '') return {};
   let parsed: unknown;
@@ -199,7 +197,7 @@ export async function startManagementApi(
       if (serial !== undefined) return statusOf(await certificate(decodeURIComponent(serial)));
     } else if (request.method === 'POST') {
       const post = posts[path];
-      if (post) return post(await readBody(request));
+      if (post) return post(await readJsonObject(request));
     }
     throw new HttpError(404, `no ${request.method} ${path}; see the README's "Testing your ACME client with cobble"`);
   };
