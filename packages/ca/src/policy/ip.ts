@@ -1,5 +1,6 @@
 // Which IP addresses the CA will certify (RFC 8738 identifiers of type "ip"). Pure functions, no I/O.
 import ipaddr from 'ipaddr.js';
+import { parseIp } from '../core/ip.js';
 import type { Refusal } from './domain.js';
 
 // IANA's IPv6 Address Space registry: global unicast is 2000::/3 and everything else is reserved by the IETF, though
@@ -13,13 +14,9 @@ const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
  * multicast, ...), which no one can prove control of on the public Internet.
  */
 export function ipRefusal(value: string, options: { allowSpecialPurpose?: boolean } = {}): Refusal | undefined {
-  let address: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    address = ipaddr.parse(value);
-  } catch {
-    return { kind: 'malformed', detail: `"${value}" is not an IP address` };
-  }
-  const canonical = address.kind() === 'ipv6' ? (address as ipaddr.IPv6).toRFC5952String() : address.toString();
+  const parsed = parseIp(value);
+  if (!parsed) return { kind: 'malformed', detail: `"${value}" is not an IP address` };
+  const { address, canonical } = parsed;
   // A zone index names an interface of one host, not an address.
   if (value !== canonical || value.includes('%')) {
     return { kind: 'malformed', detail: `"${value}" is not in canonical form${value.includes('%') ? '' : ` ("${canonical}")`}` };

@@ -4,6 +4,7 @@
 // trailing bytes, the tags RFC 2986 and RFC 5280 give. Anything else is a badCSR; it is checked against
 // @peculiar/x509 on a corpus of OpenSSL-made CSRs in test/csr.test.ts.
 import { AcmeProblem } from '../core/index.js';
+import { ipText } from '../core/ip.js';
 
 const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const OID_SUBJECT_ALT_NAME = '2.5.29.17';
@@ -154,12 +155,6 @@ function readNames(der: Der, subject: Element): string[] {
   return commonNames;
 }
 
-/** RFC 5952 text for 16 octets: the WHATWG URL parser writes exactly that form. */
-function ipv6Text(octets: Buffer): string {
-  const groups = (octets.toString('hex').match(/.{4}/g) ?? []).join(':');
-  return new URL(`http://[${groups}]/`).hostname.slice(1, -1);
-}
-
 function readSanNames(der: Der, attributes: Element): { dnsNames: string[]; ipAddresses: string[] } {
   const dnsNames: string[] = [];
   const ipAddresses: string[] = [];
@@ -181,7 +176,7 @@ function readSanNames(der: Der, attributes: Element): { dnsNames: string[]; ipAd
         for (const name of der.children(names)) {
           const value = der.value(name);
           if (name.tag === 0x87 && (value.length === 4 || value.length === 16)) {
-            ipAddresses.push(value.length === 4 ? [...value].join('.') : ipv6Text(value));
+            ipAddresses.push(ipText(value));
             continue;
           }
           if (name.tag !== 0x82) {

@@ -1,5 +1,5 @@
 // IP address identifiers (RFC 8738) as the VA sees them: the RA hands over the address text as the request's domain.
-import ipaddr from 'ipaddr.js';
+import { parseIp } from '../core/ip.js';
 import type { ResolvedAddresses } from './dns.js';
 import { ValidationError } from './types.js';
 
@@ -20,13 +20,13 @@ export function ipTarget(name: string): IpTarget | undefined {
   // ipaddr.js accepts every notation inet_aton does (octal, hex, short forms), so each of those is caught here too.
   // A letter past f (other than the x of 0x) appears in no IPv4 notation: such names without a colon or a zone index
   // skip ipaddr.js's regular expressions, which cost about 0.1 ms per validation.
-  if ((!/[:%]/.test(name) && /[g-wyz]/i.test(name)) || !ipaddr.isValid(name)) return undefined;
-  const parsed = ipaddr.parse(name);
-  const canonical = parsed.kind() === 'ipv6' ? (parsed as ipaddr.IPv6).toRFC5952String() : parsed.toString();
+  const parsed = !/[:%]/.test(name) && /[g-wyz]/i.test(name) ? undefined : parseIp(name);
+  if (!parsed) return undefined;
+  const { canonical } = parsed;
   if (name !== canonical || name.includes('%')) {
     throw new ValidationError('malformed', `${JSON.stringify(name)}: an IP address identifier must be in canonical form (RFC 8738 §3)${name.includes('%') ? ', without a zone index' : `, here "${canonical}"`}`);
   }
-  return { address: name, family: parsed.kind() === 'ipv6' ? 6 : 4, bytes: Buffer.from(parsed.toByteArray()) };
+  return { address: name, family: parsed.family, bytes: Buffer.from(parsed.address.toByteArray()) };
 }
 
 /**
