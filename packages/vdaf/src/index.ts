@@ -39,6 +39,7 @@ function positiveInt(x: number, name: string): number {
 }
 
 export { randomBytes } from './random.js';
+export * from './dp.js';
 
 /** Prio3Count: measurements 0/1 (or booleans); result: number of ones. Field64. */
 export function prio3Count(generation: Generation, opts: { numShares?: number } = {}): Prio3<boolean | number, number> {
