@@ -1,6 +1,5 @@
 // Wires the components into one running CA: storage, hierarchy, VA, RA, the HTTPS ACME front end and the plain-HTTP
 // listener for the AIA issuer URLs that leaves name.
-import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +12,7 @@ import { RateLimiter } from './ra/ratelimits/index.js';
 import { StorageAuthority } from './sa/index.js';
 import { ValidationAuthority, type Validator } from './va/index.js';
 import { buildWfe } from './wfe/index.js';
+import { openNonceStore } from './wfe/nonces.js';
 import { CrlPublisher } from './crl/index.js';
 import { corroboratingValidator } from './config/perspectives.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -66,8 +66,8 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     await closeOpened();
     throw err;
   };
-  // Accounts are cached in memory unless several worker processes write the same database.
-  const sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'), { cacheAccounts: !cluster.isWorker }).catch(undo);
+  // Accounts are cached in memory unless the configuration says several front ends share the database.
+  const sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'), { cacheAccounts: config.cache.accounts }).catch(undo);
   opened.push(() => sa.close());
   // Ports the configuration leaves out get test mode's defaults, so the input as written decides.
   const testMode: TestMode | undefined = config.testMode.enabled ? await startTestMode(config.testMode, input.va ?? {}).catch(undo) : undefined;
@@ -94,6 +94,8 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     onStoreError: (err) => logger.warn({ err }, 'rate-limit store failed; the request was allowed'),
   });
   opened.push(() => limiter.close());
+  const nonces = await openNonceStore(config.nonces, { clock, onError: (err) => logger.error({ err }, 'nonce store failed') });
+  opened.push(() => nonces.close());
 
   // AIA issuer certificates and CRLs over plain HTTP, as the BRs require for caIssuers and CRL distribution points.
   const crls = new CrlPublisher(sa, clock);
@@ -167,6 +169,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
       profiles: profiles.directoryMeta(),
     },
     externalAccountBinding: config.acme.externalAccountBinding,
+    nonces,
     faults,
   });
   await app.listen({ host: config.listen.host, port: config.listen.port }).catch(undo);

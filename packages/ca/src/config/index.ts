@@ -9,6 +9,7 @@ import { durationSchema } from './duration.js';
 import { caaIdentity, port, vaFields } from './fields.js';
 import { rateLimitsConfigSchema } from '../ra/ratelimits/config.js';
 import { faultsConfigSchema } from '../testmode/faults.js';
+import { noncesConfigSchema } from '../wfe/nonces.js';
 export { ConfigError } from './errors.js';
 export type { ChainConfig, IssuingKeyConfig } from './issuer.js';
 export type { ProfileConfig, ProfilesConfig } from './profiles.js';
@@ -63,6 +64,17 @@ export const caConfigSchema = z.strictObject({
     .prefault({}),
   profiles: profilesConfigSchema.prefault({}),
   rateLimits: rateLimitsConfigSchema.prefault({}),
+  /** Anti-replay nonces: in memory for one front end, in Redis when several share the load (docs/operations.md). */
+  nonces: noncesConfigSchema.prefault({}),
+  cache: z
+    .strictObject({
+      /**
+       * Accounts in memory (every authenticated request reads one). Invalidation is local, so only for a front end that
+       * is its database's only user: turn it off when front ends (--workers processes or machines) share a database.
+       */
+      accounts: z.boolean().default(true),
+    })
+    .prefault({}),
   acme: z
     .strictObject({
       termsOfService: z.url().optional(),

@@ -20,7 +20,7 @@ import {
   verifySignature,
   type VerificationKey,
 } from './jws.js';
-import { NonceService } from './nonces.js';
+import type { NonceStore } from './nonces.js';
 import type { Faults } from '../testmode/faults.js';
 
 export interface WfeOptions {
@@ -35,6 +35,8 @@ export interface WfeOptions {
     profiles: Record<string, string>;
   };
   externalAccountBinding?: { required: boolean; keys: Record<string, string> };
+  /** In memory for one front end, or shared (Redis) by several; the caller opens and closes it. */
+  nonces: NonceStore;
   /** Test mode's fault knobs (refused nonces, serverInternal, dropped connections, slow answers): clients' retries. */
   faults?: Pick<Faults, 'rejectNonce' | 'beforeRequest'>;
 }
@@ -74,8 +76,7 @@ function iso(ms: number): string {
 }
 
 export function buildWfe(options: WfeOptions) {
-  const { ra } = options;
-  const nonces = new NonceService();
+  const { ra, nonces } = options;
   const keyCache = new AccountKeyCache();
   const app = Fastify({
     https: { key: options.https.key, cert: options.https.cert },
@@ -114,7 +115,13 @@ export function buildWfe(options: WfeOptions) {
   // Every response names the directory; every POST response carries a fresh nonce (RFC 8555 §6.5).
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('Link', mergeLinks(reply.getHeader('Link'), `<${origin(request)}${paths.directory}>;rel="index"`));
-    if (request.method === 'POST') reply.header('Replay-Nonce', nonces.issue());
+    if (request.method === 'POST') {
+      // A response without a nonce is still the right answer; the client's next step is newNonce, which says why.
+      await nonces.issue().then(
+        (nonce) => reply.header('Replay-Nonce', nonce),
+        (err: unknown) => request.log.error({ err }, 'the nonce store failed; the response goes out without Replay-Nonce'),
+      );
+    }
     reply.header('Cache-Control', reply.getHeader('Cache-Control') ?? 'no-store');
     return payload;
   });
@@ -146,6 +153,19 @@ export function buildWfe(options: WfeOptions) {
     return sendProblem(reply, new AcmeProblem('malformed', `no ACME resource at ${request.method} ${request.url}`, { status: 404 }));
   });
 
+  const nonceStoreDown = () => new AcmeProblem('serverInternal', 'the nonce store is unavailable; please retry');
+  // Fails closed: a nonce that cannot be checked could be a replay.
+  const redeemNonce = (nonce: string) =>
+    nonces.redeem(nonce).catch((err: unknown) => {
+      options.logger.error({ err }, 'the nonce store failed; the request was refused');
+      throw nonceStoreDown();
+    });
+  const issueNonce = () =>
+    nonces.issue().catch((err: unknown) => {
+      options.logger.error({ err }, 'the nonce store failed; newNonce was refused');
+      throw nonceStoreDown();
+    });
+
   async function authenticate(request: FastifyRequest, mode: AuthMode, url = requestUrl(request)): Promise<Authenticated> {
     const { header, jws } = parseJws(request.body);
     const alg = header.alg!;
@@ -167,7 +187,7 @@ export function buildWfe(options: WfeOptions) {
       ({ key, jwk, thumbprint } = await importAccountJwk(header.jwk, alg));
     }
     const payloadBytes = await verifySignature(jws, key, alg);
-    if (typeof header.nonce !== 'string' || !nonces.redeem(header.nonce) || faults?.rejectNonce()) {
+    if (typeof header.nonce !== 'string' || !(await redeemNonce(header.nonce)) || faults?.rejectNonce()) {
       throw new AcmeProblem('badNonce', 'the nonce is unknown, expired or already used; retry with the fresh Replay-Nonce');
     }
     if (header.url !== url) {
@@ -261,13 +281,13 @@ export function buildWfe(options: WfeOptions) {
     url: paths.newNonce,
     // An explicit zero Content-Length: without it Node's HTTP server answers HEAD about ten times slower (measured
     // in bench/acme-issuance --steps, 3 ms against 0.2 ms), and clients call HEAD newNonce before most requests.
-    handler: async (_request, reply) => reply.header('Replay-Nonce', nonces.issue()).header('Content-Length', '0').code(200).send(),
+    handler: async (_request, reply) => reply.header('Replay-Nonce', await issueNonce()).header('Content-Length', '0').code(200).send(),
   });
   app.route({
     method: 'GET',
     url: paths.newNonce,
     exposeHeadRoute: false,
-    handler: async (_request, reply) => reply.header('Replay-Nonce', nonces.issue()).code(204).send(),
+    handler: async (_request, reply) => reply.header('Replay-Nonce', await issueNonce()).code(204).send(),
   });
 
   // ---- accounts ----

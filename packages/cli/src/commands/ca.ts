@@ -12,8 +12,9 @@ const usage = `usage: cobble ca serve [--config FILE] [--workers N] [--test]
 
 Starts the ACME CA (RFC 8555) over HTTPS. Without --config: 127.0.0.1:14000, data in ./data.
 Prints the ACME directory URL and the PEM file a client must trust for the server's HTTPS.
---workers N runs N processes on the same port and database (default 1). Nonces are per process, so a client
-that moves between connections may see an occasional badNonce, which ACME clients retry.
+--workers N runs N processes on the same port and database (default 1), without the account cache (cache.accounts).
+Nonces are per process unless nonces.store names a Redis, so a client that moves between connections may see an
+occasional badNonce, which ACME clients retry.
 --test turns on test mode (config testMode.enabled), for testing ACME clients on this machine: a DNS server on
 127.0.0.1 where every name is this host, challenges fetched from ports 5002 (http-01) and 5001 (tls-alpn-01) unless
 va.httpPort / va.tlsPort say otherwise, and an endpoint lego's httpreq DNS provider sets TXT records through.
@@ -96,6 +97,8 @@ async function runPrimary(input: CaConfigInput, config: CaConfig, workers: numbe
   // Concrete ports, so every worker listens on the same ones (cluster shares the listening sockets).
   const resolved: CaConfigInput = {
     ...input,
+    // One process's cached account would outlive a change made by another (deactivation, key change).
+    cache: { ...input.cache, accounts: false },
     listen: {
       ...input.listen,
       port: config.listen.port || (await freePort(config.listen.host)),
@@ -208,6 +211,9 @@ export async function run(args: string[]): Promise<number> {
   if (values.test) input = { ...input, testMode: { ...input.testMode, enabled: true } };
   // Each worker would run its own DNS server and record store, and the VA of one would not see the records of another.
   if (workers > 1 && (values.test || config.testMode.enabled)) throw new CliError('test mode runs in one process: leave out --workers', 2);
+  if (workers > 1 && input.cache?.accounts === true) {
+    throw new CliError(`${source}: cache.accounts: true cannot be used with --workers ${workers} (each process would serve accounts another has changed); remove it or set it to false`, 2);
+  }
   if (workers > 1) return runPrimary(input, config, workers, source);
   const ca = await start(input, config, source);
   printReady(ca, config);
