@@ -86,6 +86,30 @@ export interface SerialsTable {
   expires: number;
 }
 
+/** Stats: one row per certificate issued since the stats tables exist (sa/stats.ts writes it at issuance). */
+export interface StatsCertificatesTable {
+  certificate_id: string;
+  issued_at: number;
+  not_after: number;
+}
+
+/** Stats: each DNS name of a certificate with its registered domain (eTLD+1, ICANN section). */
+export interface StatsNamesTable {
+  certificate_id: string;
+  name: string;
+  registered_domain: string;
+}
+
+/** Stats: the figures of one UTC day ("2026-12-04"), as of `computed_at`. */
+export interface StatsDailyTable {
+  day: string;
+  computed_at: number;
+  active_certificates: number;
+  names: number;
+  registered_domains: number;
+  issued: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   orders: OrdersTable;
@@ -95,4 +119,7 @@ export interface Database {
   certificates: CertificatesTable;
   serials: SerialsTable;
   blocked_keys: BlockedKeysTable;
+  stats_certificates: StatsCertificatesTable;
+  stats_names: StatsNamesTable;
+  stats_daily: StatsDailyTable;
 }
