@@ -11,5 +11,6 @@ export type { VdafConfig } from './vdaf.js';
 export { b64url, fromB64url } from './codec.js';
 export type { DapVersion } from './messages/index.js';
 export { startDapDemo, type DapDemo } from './demo.js';
+export { runDriver, DRIVER_KINDS, type DriverKind, type RunningDriver } from './aggregator/drivers/run.js';
 export { ConfigError, loadDapConfigFile, parseDapConfig, type DapServeConfig } from './config.js';
 export { Keyring as HpkeKeyring } from './aggregator/keys.js';

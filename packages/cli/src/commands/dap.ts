@@ -3,17 +3,21 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
-  ConfigError, DapClient, DapCollector, DapCollectError, DapStore, DapUploadError, HpkeKeyring, TaskError, VDAF_SPEC_FORMS, chooseCollectInterval,
+  ConfigError, DapClient, DapCollector, DapCollectError, DapStore, DapUploadError, HpkeKeyring, TaskError, VDAF_SPEC_FORMS, chooseCollectInterval, DRIVER_KINDS, runDriver, type DriverKind,
   collectorHpkeConfigFrom, formatTime, loadDapConfigFile, newTask, parseDapConfig, parseTime, parseVdafSpec, startAggregator, taskToJson,
   type ClientParams, type CollectorParams, type DapServeConfig,
 } from '@cobble/dap';
 import { CliError } from '../errors.js';
 
-export const summary = 'DAP aggregators, client and collector: `cobble dap serve|task|upload|collect|keys`';
+export const summary = 'DAP aggregators, client and collector: `cobble dap serve|run|task|upload|collect|keys`';
 
 const usage = `usage:
   cobble dap serve --role leader|helper [--config FILE] [--port N]
       Runs a DAP aggregator (DAP-09 and DAP-18, chosen per task). Default storage: data/dap-<role>.sqlite.
+  cobble dap run ${DRIVER_KINDS.join('|')} --config FILE
+      Runs one part of the leader as its own process (as Janus does): the report writer (the HTTP API, no
+      background work), the aggregation-job creator, the aggregation-job driver or the collection-job driver.
+      Run several against one PostgreSQL database (storage: { postgres: URL }); leases share the work.
   cobble dap task create --leader URL --helper URL --vdaf SPEC [--version dap-09|dap-18] [--min-batch-size N]
         [--time-precision SECONDS] [--batch-mode time-interval|leader-selected] [--max-batch-size N] [--expires TIME]
         [--collector-hpke-config FILE|BASE64URL]
@@ -80,6 +84,30 @@ async function serve(args: string[]): Promise<number> {
     process.once('SIGTERM', () => resolve());
   });
   await agg.close();
+  return 0;
+}
+
+async function runOne(args: string[]): Promise<number> {
+  const [kind, ...rest] = args;
+  if (!(DRIVER_KINDS as readonly string[]).includes(kind ?? '')) throw new CliError(`cobble dap run: expected one of ${DRIVER_KINDS.join(', ')}, not '${kind ?? ''}'\n\n${usage}`, 2);
+  const { values } = parse(rest, { config: { type: 'string', short: 'c' }, port: { type: 'string' } });
+  const cfg = loadConfig(values.config as string | undefined, 'leader');
+  if (values.port !== undefined) cfg.options.port = Number(values.port);
+  let driver;
+  try {
+    driver = await runDriver(kind as DriverKind, cfg.options);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') throw new CliError(`cannot listen on ${cfg.options.host}:${cfg.options.port} (${code}); set listen.port in ${cfg.source} or pass --port`);
+    throw err;
+  }
+  // Tests and operators match this line: the pid names the process in lease tokens (`<pid>-…/…`).
+  console.log(driver.url ? `DAP leader ${kind} (pid ${process.pid}) listening on ${driver.url}` : `DAP leader ${kind} (pid ${process.pid}) running`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await driver.close();
   return 0;
 }
 
@@ -273,6 +301,8 @@ export async function run(args: string[]): Promise<number> {
   switch (sub) {
     case 'serve':
       return serve(rest);
+    case 'run':
+      return runOne(rest);
     case 'task':
       if (rest[0] !== 'create') throw new CliError(`unknown task action '${rest[0] ?? ''}'; use \`cobble dap task create\``, 2);
       return taskCreate(rest.slice(1));

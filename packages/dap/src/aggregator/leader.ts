@@ -1,7 +1,7 @@
 // The leader: accepts uploads, groups reports into aggregation jobs, drives them against the helper under
 // leases, and runs collection jobs. Every step that changes counts is one transaction guarded by the lease token,
 // and the helper answers a re-sent job from its stored response, so a killed process never counts a report twice.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { b64url } from '../codec.js';
 import { seal } from '../hpke/index.js';
 import { decodeCiphertext, decodePingPong, encodeCiphertext, encodePingPong, writeExtensions, type BatchSelector, type Collection, type PrepareInit, type Report, type ReportError, type ReportMetadata } from '../messages/index.js';
@@ -10,11 +10,10 @@ import type { ClientReportTable } from '../store/schema.js';
 import { ConcurrentAssignment } from '../store/index.js';
 import { bucketDeltas, bucketOf, isCollected, mergeAll, mergeEncoded, openInputShare, sha256, timeError, type CollectedRow } from './common.js';
 import type { AggregatorContext, LoadedTask } from './context.js';
+import { leaderDrivers, type Driver } from './drivers/index.js';
 import { helperAggregateShare, helperAggregationInit } from './peer.js';
 import { DapProblem, PeerProblem, type DapErrorType } from './problem.js';
 import type { Prio3OutputShare, Prio3PrepState } from '@cobble/vdaf';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function encodeExtensions(exts: ReportMetadata['publicExtensions']): Buffer {
   const w = new Writer(8);
@@ -72,8 +71,7 @@ export interface UploadResult {
 export class Leader {
   private readonly buffer: UploadBuffer;
   private collectedCache = new Map<string, { rows: CollectedRow[]; at: number }>();
-  private running = false;
-  private loops: Promise<void>[] = [];
+  private drivers: Driver[] = [];
 
   constructor(readonly agg: AggregatorContext) {
     this.buffer = new UploadBuffer(agg);
@@ -132,47 +130,17 @@ export class Leader {
 
   // ---- background work ----
 
+  /** Runs the job creator and both job drivers in this process (`cobble dap run` runs each on its own). */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loops.push(this.loop(() => this.createJobs(), this.agg.tunables.jobCreatorIntervalMs));
-    for (let i = 0; i < this.agg.tunables.drivers; i++) this.loops.push(this.driverLoop('aggregation_jobs'));
-    this.loops.push(this.driverLoop('collection_jobs'));
+    if (this.drivers.length) return;
+    this.drivers = leaderDrivers(this);
+    for (const d of this.drivers) d.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    await Promise.allSettled(this.loops);
-    this.loops = [];
-  }
-
-  private async loop(fn: () => Promise<unknown>, intervalMs: number): Promise<void> {
-    while (this.running) {
-      try {
-        await fn();
-      } catch (e) {
-        if (this.running) console.error('dap leader: job creator:', (e as Error).message);
-      }
-      await sleep(intervalMs);
-    }
-  }
-
-  private async driverLoop(table: 'aggregation_jobs' | 'collection_jobs'): Promise<void> {
-    const token = randomUUID();
-    while (this.running) {
-      let worked = false;
-      try {
-        const [job] = await this.agg.store.acquire(table, 1, this.agg.tunables.leaseMs, token, Date.now());
-        if (job) {
-          worked = true;
-          if (table === 'aggregation_jobs') await this.driveAggregationJob(job, token);
-          else await this.driveCollectionJob(job, token);
-        }
-      } catch (e) {
-        if (this.running) console.error(`dap leader: ${table} driver:`, (e as Error).message);
-      }
-      if (!worked) await sleep(this.agg.tunables.pollIdleMs);
-    }
+    const drivers = this.drivers;
+    this.drivers = [];
+    await Promise.allSettled(drivers.map((d) => d.stop()));
   }
 
   /** Groups waiting reports into aggregation jobs (one transaction per task). Returns the number of jobs made. */
