@@ -5,7 +5,6 @@ import { openWeb, publicKeyFromPrivateWeb } from './hpke/web.js';
 import type { BatchSelector, HpkeConfig, Interval, Query } from './messages/index.js';
 import { collectorHpke, paramsCodec, paramsVdaf, paramsWireContext, type CollectorParams } from './params.js';
 import { resultToJson } from './vdaf.js';
-import { unshardNoised } from './dp.js';
 
 export interface CollectionResult {
   reportCount: number;
@@ -97,7 +96,7 @@ export class DapCollector {
     const aad = codec.aggregateShareAad(ctx, { aggParam: new Uint8Array(0), batchSelector: selector, collectionReqBytes: job.requestBytes });
     const leaderShare = await openWeb(privateKey, config.publicKey, c.leaderShare.enc, codec.aggregateShareInfo(2), aad, c.leaderShare.payload);
     const helperShare = await openWeb(privateKey, config.publicKey, c.helperShare.enc, codec.aggregateShareInfo(3), aad, c.helperShare.payload);
-    const aggregate = p.dp ? unshardNoised(paramsVdaf(p), p.vdaf, [leaderShare, helperShare]) : paramsVdaf(p).unshard([leaderShare, helperShare], c.reportCount);
+    const aggregate = paramsVdaf(p).unshard([leaderShare, helperShare], c.reportCount);
     return { reportCount: c.reportCount, interval: c.interval, batchId: c.batchId ? b64url(c.batchId) : undefined, aggregate: resultToJson(aggregate) };
   }
 
@@ -107,7 +106,12 @@ export class DapCollector {
     const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
     while (Date.now() < deadline) {
       const r = await this.poll(job);
-      if (r) return r;
+      if (r) {
+        // DAP-18 names a collection job by its request, and every leader-selected "next batch" request is the same:
+        // deleting the finished job lets the next collection get the next batch.
+        if (this.params.version === 'dap-18' && this.params.batchMode === 'leader-selected') await this.fetch(job.url, { method: 'DELETE', headers: this.headers() });
+        return r;
+      }
       await sleep(opts.pollMs ?? 250);
     }
     throw new DapCollectError(`collection job ${job.url} did not finish within ${opts.timeoutMs ?? 120_000} ms`);

@@ -25,6 +25,8 @@ const schema = z.object({
     maxAttempts: z.number().int().positive(), retryBaseMs: z.number().int().positive(), retryMaxMs: z.number().int().positive(),
     pollIdleMs: z.number().int().positive(), uploadBatchRows: z.number().int().positive(), uploadBatchDelayMs: z.number().int().nonnegative(),
     peerTimeoutMs: z.number().int().positive(),
+    gcIntervalMs: z.number().int().nonnegative(), gcBatchLimit: z.number().int().positive(), gcMaxRounds: z.number().int().positive(),
+    collectionGraceSeconds: z.number().int().nonnegative(),
   }).partial().strict().default({}),
   keyRotation: z.object({ pendingSeconds: z.number().positive(), activeSeconds: z.number().positive(), expiredSeconds: z.number().positive(), checkIntervalSeconds: z.number().nonnegative() }).partial().strict().default({}),
 }).strict();

@@ -14,3 +14,5 @@ export { startDapDemo, type DapDemo } from './demo.js';
 export { runDriver, DRIVER_KINDS, type DriverKind, type RunningDriver } from './aggregator/drivers/run.js';
 export { ConfigError, loadDapConfigFile, parseDapConfig, type DapServeConfig } from './config.js';
 export { Keyring as HpkeKeyring } from './aggregator/keys.js';
+export { GarbageCollector } from './aggregator/gc.js';
+export { GcStore, type GcCounts } from './store/gc.js';

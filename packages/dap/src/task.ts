@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { b64url, fromB64url, utf8 } from './codec.js';
 import { decodeHpkeConfig, encodeHpkeConfig, encodeTaskConfiguration, type DapVersion, type HpkeConfig, type WireContext } from './messages/index.js';
 import { vdafConfigEncoding, vdafFor, type VdafConfig } from './vdaf.js';
-import { dpSchema, noiseDistribution, type DpConfig } from './dp.js';
 
 export type Role = 'leader' | 'helper';
 
@@ -33,12 +32,17 @@ export interface TaskDefinition {
   /** Leader only: bearer token the collector presents. */
   collectorAuthToken?: string;
   collectorHpkeConfig: HpkeConfig;
-  /** Differential privacy: the noise each aggregator adds to its aggregate share (docs/dap.md); unset = exact. */
-  dp?: DpConfig;
   /** Leeway for clients' clocks (seconds) before a report is "too early". */
   tolerableClockSkew: number;
-  /** Reports older than this (seconds) are refused as too late; unset = no limit. */
+  /** Reports older than this (seconds) are refused as too late and garbage-collected; unset = no limit. */
   reportExpiryAge?: number;
+  /**
+   * Leader, time-interval: a collection is held until every interval of its batch has ended plus this many seconds,
+   * so reports uploaded up to then are counted. Unset: the aggregator's tunables.collectionGraceSeconds, if any.
+   */
+  collectionGraceSeconds?: number;
+  /** DAP-09 max_batch_query_count: how many collection jobs may query one batch (unset = 1). */
+  maxBatchQueryCount?: number;
 }
 
 const b64 = z.string().regex(/^[A-Za-z0-9_-]*$/, 'must be unpadded base64url');
@@ -69,8 +73,9 @@ export const taskJsonSchema = z.object({
   collectorAuthToken: z.string().min(16).optional(),
   collectorHpkeConfig: b64,
   tolerableClockSkew: z.number().int().nonnegative().default(300),
-  dp: dpSchema.optional(),
   reportExpiryAge: z.number().int().positive().optional(),
+  collectionGraceSeconds: z.number().int().nonnegative().optional(),
+  maxBatchQueryCount: z.number().int().positive().optional(),
 });
 export type TaskJson = z.input<typeof taskJsonSchema>;
 
@@ -80,7 +85,8 @@ export function taskToJson(t: TaskDefinition): TaskJson {
     batchMode: t.batchMode === 1 ? 'time-interval' : 'leader-selected', minBatchSize: t.minBatchSize, maxBatchSize: t.maxBatchSize,
     timePrecision: t.timePrecision, taskStart: t.taskStart, taskEnd: t.taskEnd, taskInfo: b64url(t.taskInfo), vdafVerifyKey: b64url(t.vdafVerifyKey),
     aggregatorAuthToken: t.aggregatorAuthToken, collectorAuthToken: t.collectorAuthToken, collectorHpkeConfig: b64url(encodeHpkeConfig(t.collectorHpkeConfig)),
-    dp: t.dp, tolerableClockSkew: t.tolerableClockSkew, reportExpiryAge: t.reportExpiryAge,
+    tolerableClockSkew: t.tolerableClockSkew, reportExpiryAge: t.reportExpiryAge, collectionGraceSeconds: t.collectionGraceSeconds,
+    maxBatchQueryCount: t.maxBatchQueryCount,
   };
 }
 
@@ -97,21 +103,16 @@ export function taskFromJson(input: unknown): TaskDefinition {
     batchMode: j.batchMode === 'time-interval' ? 1 : 2, minBatchSize: j.minBatchSize, maxBatchSize: j.maxBatchSize, timePrecision: j.timePrecision,
     taskStart: j.taskStart, taskEnd: j.taskEnd, taskInfo: j.taskInfo ? fromB64url(j.taskInfo) : utf8('cobble'), vdafVerifyKey: fromB64url(j.vdafVerifyKey),
     aggregatorAuthToken: j.aggregatorAuthToken, collectorAuthToken: j.collectorAuthToken, collectorHpkeConfig: decodeHpkeConfig(fromB64url(j.collectorHpkeConfig)),
-    dp: j.dp, tolerableClockSkew: j.tolerableClockSkew, reportExpiryAge: j.reportExpiryAge,
+    tolerableClockSkew: j.tolerableClockSkew, reportExpiryAge: j.reportExpiryAge, collectionGraceSeconds: j.collectionGraceSeconds,
+    maxBatchQueryCount: j.maxBatchQueryCount,
   };
   if (t.taskId.length !== 32) throw new TaskError('task.taskId: must be 32 bytes (43 base64url characters)');
   if (t.role === 'leader' && !t.collectorAuthToken) throw new TaskError('task.collectorAuthToken: required for the leader role');
   if (t.version === 'dap-09' && t.vdaf.type === 'Prio3MultihotCountVec') throw new TaskError('task.vdaf.type: Prio3MultihotCountVec needs version dap-18');
   if (t.version === 'dap-18' && t.vdaf.type === 'Prio3Sum' && t.vdaf.maxMeasurement === undefined && t.vdaf.bits === undefined) throw new TaskError('task.vdaf.maxMeasurement: required');
   if (t.version === 'dap-18' && t.taskStart !== undefined && t.taskStart % t.timePrecision) throw new TaskError('task.taskStart: must be a multiple of timePrecision');
-  if (t.dp) {
-    try {
-      noiseDistribution(t.vdaf, t.dp);
-    } catch (e) {
-      const msg = (e as Error).message;
-      throw new TaskError(`task.${msg.startsWith('dp') ? msg : `dp: ${msg}`}`);
-    }
-  }
+  // DAP-18 dropped max_batch_query_count: a batch is collected once.
+  if (t.version === 'dap-18' && (t.maxBatchQueryCount ?? 1) !== 1) throw new TaskError('task.maxBatchQueryCount: DAP-18 collects a batch once; only dap-09 tasks take more');
   try {
     const v = vdafFor(t.version, t.vdaf);
     if (t.vdafVerifyKey.length !== v.verifyKeySize) throw new TaskError(`task.vdafVerifyKey: must be ${v.verifyKeySize} bytes for ${t.version}`);

@@ -26,6 +26,15 @@ export interface AggregatorTunables {
   uploadBatchRows: number;
   uploadBatchDelayMs: number;
   peerTimeoutMs: number;
+  /** Garbage collector: pause between passes (0 = off), rows per table per round, rounds per task per pass. */
+  gcIntervalMs: number;
+  gcBatchLimit: number;
+  gcMaxRounds: number;
+  /**
+   * Leader: a time-interval collection is held until its interval has ended plus this many seconds, for late
+   * reports; a task's collectionGraceSeconds overrides it. Unset (and unset on the task): not held.
+   */
+  collectionGraceSeconds?: number;
 }
 
 export const DEFAULT_TUNABLES: AggregatorTunables = {
@@ -42,6 +51,9 @@ export const DEFAULT_TUNABLES: AggregatorTunables = {
   uploadBatchRows: 1000,
   uploadBatchDelayMs: 5,
   peerTimeoutMs: 60_000,
+  gcIntervalMs: 60_000,
+  gcBatchLimit: 1000,
+  gcMaxRounds: 10,
 };
 
 export interface LoadedTask {

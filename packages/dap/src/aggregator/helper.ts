@@ -5,7 +5,6 @@ import { seal } from '../hpke/index.js';
 import { UnsupportedExtension, decodePingPong, encodePingPong, type AggregationJobInitReq, type PrepareResp, type ReportError } from '../messages/index.js';
 import { bucketDeltas, bucketOf, isCollected, mergeAll, mergeEncoded, openInputShare, sha256, timeError } from './common.js';
 import type { AggregatorContext, LoadedTask } from './context.js';
-import { noisedAggregateShare } from '../dp.js';
 import { DapProblem } from './problem.js';
 import type { Prio3OutputShare } from '@cobble/vdaf';
 
@@ -66,9 +65,9 @@ export class Helper {
           return { reportId, kind: 'continue', payload: encodePingPong({ type: 'finish', prepMsg: o.prepMsg }) };
         });
         await store.commitBuckets(trx, task.idB64, bucketDeltas(vdaf, commit), mergeEncoded(vdaf));
-        await store.insertHelperReports(trx, task.idB64, commit.map((c) => c.reportId));
+        await store.insertHelperReports(trx, task.idB64, commit.map((c) => ({ reportId: c.reportId, time: c.time })));
         const response = codec.encodeAggregationJobResp(resps);
-        await store.insertHelperJob(trx, task.idB64, jobId, hash, response);
+        await store.insertHelperJob(trx, task.idB64, jobId, hash, response, now * 1000);
         return response;
       });
       return { jobId, response, replayed: false };
@@ -155,14 +154,12 @@ export class Helper {
       if (sum.count !== req.reportCount || Buffer.compare(Buffer.from(sum.checksum), Buffer.from(req.checksum)) !== 0) {
         throw new DapProblem('batchMismatch', `helper aggregated ${sum.count} reports, leader ${req.reportCount}${sum.count === req.reportCount ? ' (checksums differ)' : ''}`, def.taskId);
       }
-      await store.markCollected(trx, task.idB64, batchKey, range, Date.now());
-      // Noise is drawn once per batch: a retried request gets the stored response, never a second sample.
-      const merged = mergeAll(vdaf, sum.aggShares);
-      const share = def.dp ? noisedAggregateShare(vdaf, def.vdaf, def.dp, merged) : merged;
+      await store.markCollected(trx, task.idB64, batchKey, range, this.agg.clock() * 1000);
+      const share = mergeAll(vdaf, sum.aggShares);
       const aad = codec.aggregateShareAad(ctx, { aggParam: req.aggParam, batchSelector: sel, collectionReqBytes: req.collectionReqBytes });
       const sealed = seal(def.collectorHpkeConfig.publicKey, codec.aggregateShareInfo(3), aad, share);
       const resp = codec.encodeAggregateShare({ configId: def.collectorHpkeConfig.id, enc: sealed.enc, payload: sealed.ciphertext });
-      await store.insertAggregateShareJob(trx, task.idB64, batchKey, hash, resp);
+      await store.insertAggregateShareJob(trx, task.idB64, batchKey, hash, resp, this.agg.clock() * 1000);
       return resp;
     });
     return { id, response };

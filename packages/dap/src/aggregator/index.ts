@@ -6,11 +6,13 @@ import { AggregatorContext, DEFAULT_TUNABLES, type AggregatorTunables } from './
 import { Helper } from './helper.js';
 import { DEFAULT_ROTATION, type KeyRotationPolicy } from './keys.js';
 import { Leader } from './leader.js';
+import { GarbageCollector } from './gc.js';
 
 export { AggregatorContext, DEFAULT_TUNABLES, type AggregatorTunables, type LoadedTask } from './context.js';
 export { Keyring, DEFAULT_ROTATION, type KeyRotationPolicy } from './keys.js';
 export { Leader } from './leader.js';
 export { Helper } from './helper.js';
+export { GarbageCollector } from './gc.js';
 export { DapProblem, PeerProblem, type DapErrorType } from './problem.js';
 
 export interface AggregatorOptions {
@@ -25,7 +27,7 @@ export interface AggregatorOptions {
   rotation?: Partial<KeyRotationPolicy>;
   /** How often keys are rotated and reloaded (ms); 0 turns the rotator off. */
   keyCheckIntervalMs?: number;
-  /** Run the leader's job creator and drivers in this process (default true). */
+  /** Run the leader's job creator and drivers, and either role's garbage collector, in this process (default true). */
   workers?: boolean;
   bodyLimit?: number;
   clock?: () => number;
@@ -38,6 +40,7 @@ export interface RunningAggregator {
   ctx: AggregatorContext;
   leader?: Leader;
   helper?: Helper;
+  gc: GarbageCollector;
   close(): Promise<void>;
 }
 
@@ -56,6 +59,8 @@ export async function startAggregator(opts: AggregatorOptions): Promise<RunningA
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   if (leader && opts.workers !== false) leader.start();
+  const gc = new GarbageCollector(ctx);
+  if (opts.workers !== false) gc.start();
   const keyInterval = opts.keyCheckIntervalMs ?? 60_000;
   const keyTimer = keyInterval > 0 ? setInterval(() => void ctx.keyring.rotate(rotation).catch((e) => console.error('dap: key rotation:', e.message)), keyInterval) : null;
   keyTimer?.unref();
@@ -66,8 +71,10 @@ export async function startAggregator(opts: AggregatorOptions): Promise<RunningA
     ctx,
     leader,
     helper,
+    gc,
     async close() {
       if (keyTimer) clearInterval(keyTimer);
+      await gc.stop();
       await leader?.stop();
       await app.close();
       if (ownsStore) await store.close();

@@ -8,13 +8,15 @@ import { decodeCiphertext, decodePingPong, encodeCiphertext, encodePingPong, wri
 import { Writer, Reader } from '../codec.js';
 import type { ClientReportTable } from '../store/schema.js';
 import { ConcurrentAssignment } from '../store/index.js';
+import { CollectionStore } from '../store/collection.js';
 import { bucketDeltas, bucketOf, isCollected, mergeAll, mergeEncoded, openInputShare, sha256, timeError, type CollectedRow } from './common.js';
 import type { AggregatorContext, LoadedTask } from './context.js';
-import { noisedAggregateShare } from '../dp.js';
 import { leaderDrivers, type Driver } from './drivers/index.js';
 import { helperAggregateShare, helperAggregationInit } from './peer.js';
 import { DapProblem, PeerProblem, type DapErrorType } from './problem.js';
 import type { Prio3OutputShare, Prio3PrepState } from '@cobble/vdaf';
+
+type InsertOutcome = { inserted: Set<string>; collected: Set<string> };
 
 function encodeExtensions(exts: ReportMetadata['publicExtensions']): Buffer {
   const w = new Writer(8);
@@ -25,13 +27,13 @@ function encodeExtensions(exts: ReportMetadata['publicExtensions']): Buffer {
 /** Write-behind buffer: uploads arriving together share one INSERT transaction; each request waits for commit. */
 class UploadBuffer {
   private rows: Omit<ClientReportTable, 'state' | 'job_id'>[] = [];
-  private waiters: { resolve: (s: Set<string>) => void; reject: (e: unknown) => void }[] = [];
+  private waiters: { resolve: (s: InsertOutcome) => void; reject: (e: unknown) => void }[] = [];
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly agg: AggregatorContext) {}
 
-  add(rows: Omit<ClientReportTable, 'state' | 'job_id'>[]): Promise<Set<string>> {
+  add(rows: Omit<ClientReportTable, 'state' | 'job_id'>[]): Promise<InsertOutcome> {
     return new Promise((resolve, reject) => {
       this.rows.push(...rows);
       this.waiters.push({ resolve, reject });
@@ -74,8 +76,11 @@ export class Leader {
   private collectedCache = new Map<string, { rows: CollectedRow[]; at: number }>();
   private drivers: Driver[] = [];
 
+  private readonly collections: CollectionStore;
+
   constructor(readonly agg: AggregatorContext) {
     this.buffer = new UploadBuffer(agg);
+    this.collections = new CollectionStore(agg.store.db, agg.store.dialect);
   }
 
   private async collected(taskId: string): Promise<CollectedRow[]> {
@@ -121,9 +126,11 @@ export class Leader {
       });
     }
     if (rows.length) {
-      const inserted = await this.buffer.add(rows);
+      const { inserted, collected: late } = await this.buffer.add(rows);
       for (const row of rows) {
-        if (!inserted.has(`${task.idB64}:${row.report_id.toString('hex')}`)) errors.push({ reportId: new Uint8Array(row.report_id), error: 'report_replayed' });
+        const key = `${task.idB64}:${row.report_id.toString('hex')}`;
+        if (late.has(key)) errors.push({ reportId: new Uint8Array(row.report_id), error: 'batch_collected' });
+        else if (!inserted.has(key)) errors.push({ reportId: new Uint8Array(row.report_id), error: 'report_replayed' });
       }
     }
     return { errors };
@@ -302,7 +309,9 @@ export class Leader {
     if (req.query.batchMode !== task.def.batchMode) throw new DapProblem('invalidMessage', 'query type does not match the task', task.def.taskId);
     if (req.aggParam.length) throw new DapProblem(task.def.version === 'dap-09' ? 'invalidMessage' : 'invalidAggregationParameter', 'Prio3 takes an empty aggregation parameter', task.def.taskId);
     const prior = await this.agg.store.getCollectionJob(task.idB64, jobId);
-    if (prior && Buffer.compare(prior.request, Buffer.from(body)) === 0 && prior.state !== 'failed') return 'exists';
+    // A deleted job's identical request starts it afresh: for DAP-18 leader-selected tasks every "next batch"
+    // request is byte-identical, so the collector deletes each finished job to get the next batch.
+    if (prior && Buffer.compare(prior.request, Buffer.from(body)) === 0 && prior.state !== 'failed' && prior.state !== 'deleted') return 'exists';
     if (req.query.batchMode === 1) {
       const { start, duration } = req.query.interval;
       const p = task.def.timePrecision;
@@ -313,16 +322,27 @@ export class Leader {
         if (c.start_time === null) continue;
         if (Number(c.start_time) < end && start < Number(c.end_time)) {
           const same = Number(c.start_time) === start && Number(c.end_time) === end;
-          throw new DapProblem(same && task.def.version === 'dap-09' ? 'batchQueriedTooManyTimes' : 'batchOverlap', 'the batch interval overlaps a collected batch', task.def.taskId);
+          // DAP-09 lets the same batch be queried max_batch_query_count times (checked below); any other overlap is refused.
+          if (same && task.def.version === 'dap-09') continue;
+          throw new DapProblem('batchOverlap', 'the batch interval overlaps a collected batch', task.def.taskId);
         }
       }
     }
-    const r = await this.agg.store.insertCollectionJob(task.idB64, jobId, body, Date.now());
+    if (task.def.version === 'dap-09' && (req.query.batchMode === 1 || req.query.batchId)) {
+      const max = task.def.maxBatchQueryCount ?? 1;
+      if ((await this.collections.queryCount(task.idB64, Buffer.from(body))) >= max) {
+        throw new DapProblem('batchQueriedTooManyTimes', `the batch was already queried ${max} time${max === 1 ? '' : 's'} (max_batch_query_count)`, task.def.taskId);
+      }
+    }
+    // created_at is on the aggregator's clock: garbage collection compares it with the task's report_expiry_age.
+    const r = await this.agg.store.insertCollectionJob(task.idB64, jobId, body, this.agg.clock() * 1000);
     if (r === 'conflict') throw new DapProblem('invalidMessage', 'a collection job with this ID exists with a different request', task.def.taskId, 409);
     if (r === 'exists') {
       // Re-sending the same request after a failure (e.g. invalidBatchSize) is the collector's way to retry.
       const existing = await this.agg.store.getCollectionJob(task.idB64, jobId);
-      if (existing?.state === 'failed') await this.agg.store.updateCollectionJob(this.agg.store.db, task.idB64, existing.job_id, { state: 'pending', error: null, lease_token: null });
+      if (existing?.state === 'failed' || existing?.state === 'deleted') {
+        await this.agg.store.updateCollectionJob(this.agg.store.db, task.idB64, existing.job_id, { state: 'pending', error: null, lease_token: null, lease_expiry: 0, batch_id: null, result: null });
+      }
     }
     return r;
   }
@@ -340,25 +360,46 @@ export class Leader {
     };
 
     let selector: BatchSelector;
+    const now = this.agg.clock();
+    if (req.query.batchMode === 1) {
+      // Held until every interval of the batch has ended plus the grace for late reports: collecting closes it.
+      const grace = def.collectionGraceSeconds ?? this.agg.tunables.collectionGraceSeconds;
+      if (grace !== undefined && now < req.query.interval.start + req.query.interval.duration + grace) {
+        await retrySoon();
+        return;
+      }
+    }
     const prepared = await store.transaction(async (trx) => {
       if (req.query.batchMode === 1) {
         const { start, duration } = req.query.interval;
         const range = { start, end: start + duration };
+        // First the task lock: uploads that got past their collected-batch check are committed and seen below.
+        await this.collections.lockTask(trx, job.task_id);
         if (await store.pendingWork(trx, job.task_id, range)) return 'wait';
         const sum = await store.sumBuckets(trx, job.task_id, range);
         if (sum.count < def.minBatchSize) return { fail: `the batch holds ${sum.count} reports, fewer than the minimum batch size ${def.minBatchSize}` };
-        await store.markCollected(trx, job.task_id, `${range.start}-${range.end}`, range, Date.now());
+        await store.markCollected(trx, job.task_id, `${range.start}-${range.end}`, range, now * 1000);
         selector = { batchMode: 1, interval: req.query.interval };
         return sum;
       }
-      let batchId = row.batch_id ?? (await store.claimBatchForCollection(trx, job.task_id, req.query.batchId));
+      // DAP-09 may query a collected batch again by its ID (max_batch_query_count, checked at creation).
+      const again = !row.batch_id && req.query.batchId && (await this.collections.isBatchCollected(trx, job.task_id, b64url(req.query.batchId)));
+      let batchId = row.batch_id ?? (again ? Buffer.from(req.query.batchId!) : await store.claimBatchForCollection(trx, job.task_id, req.query.batchId));
       if (!batchId) return 'wait';
       batchId = Buffer.from(batchId);
       if (!row.batch_id) await store.updateCollectionJob(trx, job.task_id, job.job_id, { batch_id: batchId });
       if (await store.pendingWork(trx, job.task_id, { batchId })) return 'wait';
       const sum = await store.sumBuckets(trx, job.task_id, { batchId: b64url(batchId) });
-      if (sum.count < def.minBatchSize) return { fail: `the batch holds ${sum.count} reports, fewer than the minimum batch size ${def.minBatchSize}` };
-      await store.markCollected(trx, job.task_id, b64url(batchId), null, Date.now());
+      if (sum.count < def.minBatchSize) {
+        // The leader picked this batch; some of its reports failed preparation. It goes back to filling, and this
+        // collection waits for it (or the next one) to hold min_batch_size verified reports, as DAP requires.
+        if (!req.query.batchId) {
+          await this.collections.reopenBatch(trx, job.task_id, batchId, sum.count, job.job_id);
+          return 'wait';
+        }
+        return { fail: `the batch holds ${sum.count} reports, fewer than the minimum batch size ${def.minBatchSize}` };
+      }
+      await store.markCollected(trx, job.task_id, b64url(batchId), null, now * 1000);
       selector = { batchMode: 2, batchId: new Uint8Array(batchId) };
       return sum;
     });
@@ -389,8 +430,7 @@ export class Leader {
       }
       return;
     }
-    const merged = mergeAll(vdaf, sum.aggShares);
-    const leaderShare = def.dp ? noisedAggregateShare(vdaf, def.vdaf, def.dp, merged) : merged;
+    const leaderShare = mergeAll(vdaf, sum.aggShares);
     const aad = codec.aggregateShareAad(ctx, { aggParam, batchSelector, collectionReqBytes: new Uint8Array(row.request) });
     const sealed = seal(def.collectorHpkeConfig.publicKey, codec.aggregateShareInfo(2), aad, leaderShare);
     const p = def.timePrecision;

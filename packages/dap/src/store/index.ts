@@ -131,18 +131,33 @@ export class DapStore {
 
   // ---- leader: uploads ----
 
-  /** Inserts reports; returns the hex IDs actually inserted (the others are replays). One transaction. */
-  async insertReports(rows: Omit<ClientReportTable, 'state' | 'job_id'>[]): Promise<Set<string>> {
+  /**
+   * Inserts reports in one transaction; returns the `task:hexId` keys inserted and those refused because their
+   * time-interval batch is collected (the others are replays). The batch check runs inside the transaction, under
+   * a key-share lock on the task row that a collection takes exclusively (store/collection.ts) before it looks
+   * for waiting reports: a report is either seen by the collection or refused here, never silently dropped.
+   */
+  async insertReports(rows: Omit<ClientReportTable, 'state' | 'job_id'>[]): Promise<{ inserted: Set<string>; collected: Set<string> }> {
     const inserted = new Set<string>();
-    if (!rows.length) return inserted;
+    const collected = new Set<string>();
+    if (!rows.length) return { inserted, collected };
     await this.transaction(async (trx) => {
-      for (let i = 0; i < rows.length; i += 400) {
-        const chunk = rows.slice(i, i + 400).map((r) => ({ ...r, state: 0, job_id: null }));
+      const taskIds = [...new Set(rows.map((r) => r.task_id))].sort();
+      if (this.dialect === 'postgres') await trx.selectFrom('tasks').select('task_id').where('task_id', 'in', taskIds).orderBy('task_id').forKeyShare().execute();
+      const marks = await trx.selectFrom('collected_batches').select(['task_id', 'start_time', 'end_time']).where('task_id', 'in', taskIds).where('start_time', 'is not', null).execute();
+      const isCollected = (r: { task_id: string; time: number }) => marks.some((m) => m.task_id === r.task_id && Number(m.start_time) <= r.time && r.time < Number(m.end_time));
+      const live = rows.filter((r) => {
+        if (!marks.length || !isCollected(r)) return true;
+        collected.add(`${r.task_id}:${r.report_id.toString('hex')}`);
+        return false;
+      });
+      for (let i = 0; i < live.length; i += 400) {
+        const chunk = live.slice(i, i + 400).map((r) => ({ ...r, state: 0, job_id: null }));
         const res = await trx.insertInto('client_reports').values(chunk).onConflict((oc) => oc.columns(['task_id', 'report_id']).doNothing()).returning(['task_id', 'report_id']).execute();
         for (const r of res) inserted.add(`${r.task_id}:${r.report_id.toString('hex')}`);
       }
     });
-    return inserted;
+    return { inserted, collected };
   }
 
   collectedBatches(tx: Tx, taskId: string) {
@@ -299,7 +314,7 @@ export class DapStore {
     return this.db.selectFrom('collection_jobs').selectAll().where('task_id', '=', taskId).where('job_id', '=', buf(jobId)).executeTakeFirst();
   }
 
-  async updateCollectionJob(tx: Tx, taskId: string, jobId: Buffer, set: Partial<Pick<CollectionJobTable, 'state' | 'batch_id' | 'result' | 'error' | 'lease_token'>>): Promise<void> {
+  async updateCollectionJob(tx: Tx, taskId: string, jobId: Buffer, set: Partial<Pick<CollectionJobTable, 'state' | 'batch_id' | 'result' | 'error' | 'lease_token' | 'lease_expiry'>>): Promise<void> {
     await tx.updateTable('collection_jobs').set({ ...set, updated_at: Date.now() }).where('task_id', '=', taskId).where('job_id', '=', jobId).execute();
   }
 
@@ -332,22 +347,24 @@ export class DapStore {
     return seen;
   }
 
-  async insertHelperReports(tx: Tx, taskId: string, ids: Uint8Array[]): Promise<void> {
-    for (let i = 0; i < ids.length; i += 400) {
-      await tx.insertInto('helper_reports').values(ids.slice(i, i + 400).map((id) => ({ task_id: taskId, report_id: buf(id) }))).execute();
+  /** `time` is the report time (seconds): the replay guard expires with it (store/gc.ts). */
+  async insertHelperReports(tx: Tx, taskId: string, reports: { reportId: Uint8Array; time: number }[]): Promise<void> {
+    for (let i = 0; i < reports.length; i += 400) {
+      await tx.insertInto('helper_reports').values(reports.slice(i, i + 400).map((r) => ({ task_id: taskId, report_id: buf(r.reportId), time: r.time }))).execute();
     }
   }
 
-  async insertHelperJob(tx: Tx, taskId: string, jobId: Uint8Array, requestHash: Uint8Array, response: Uint8Array): Promise<void> {
-    await tx.insertInto('helper_jobs').values({ task_id: taskId, job_id: buf(jobId), request_hash: buf(requestHash), response: buf(response), created_at: Date.now() }).execute();
+  /** `at` (ms) comes from the aggregator's clock, which garbage collection compares it with. */
+  async insertHelperJob(tx: Tx, taskId: string, jobId: Uint8Array, requestHash: Uint8Array, response: Uint8Array, at: number): Promise<void> {
+    await tx.insertInto('helper_jobs').values({ task_id: taskId, job_id: buf(jobId), request_hash: buf(requestHash), response: buf(response), created_at: at }).execute();
   }
 
   getAggregateShareJob(tx: Tx, taskId: string, batchKey: string) {
     return tx.selectFrom('aggregate_share_jobs').selectAll().where('task_id', '=', taskId).where('batch_key', '=', batchKey).executeTakeFirst();
   }
 
-  async insertAggregateShareJob(tx: Tx, taskId: string, batchKey: string, requestHash: Uint8Array, response: Uint8Array): Promise<void> {
-    await tx.insertInto('aggregate_share_jobs').values({ task_id: taskId, batch_key: batchKey, request_hash: buf(requestHash), response: buf(response), created_at: Date.now() }).execute();
+  async insertAggregateShareJob(tx: Tx, taskId: string, batchKey: string, requestHash: Uint8Array, response: Uint8Array, at: number): Promise<void> {
+    await tx.insertInto('aggregate_share_jobs').values({ task_id: taskId, batch_key: batchKey, request_hash: buf(requestHash), response: buf(response), created_at: at }).execute();
   }
 
   /** Counts for tests and the operator: reports by state, jobs by state. */

@@ -120,5 +120,23 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    // Garbage collection (store/gc.ts): the helper's replay guard gets the report time so it can expire, and every
+    // table the collector deletes from gets an index on (task, time column) so each bounded round is a range scan.
+    '0010_gc_expiry': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('helper_reports').addColumn('time', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+        const indexes: [string, string, string][] = [
+          ['client_reports_expiry', 'client_reports', 'time'],
+          ['aggregation_jobs_expiry', 'aggregation_jobs', 'max_time'],
+          ['batch_buckets_expiry', 'batch_buckets', 'max_time'],
+          ['collected_batches_expiry', 'collected_batches', 'collected_at'],
+          ['collection_jobs_expiry', 'collection_jobs', 'created_at'],
+          ['helper_jobs_expiry', 'helper_jobs', 'created_at'],
+          ['helper_reports_expiry', 'helper_reports', 'time'],
+          ['aggregate_share_jobs_expiry', 'aggregate_share_jobs', 'created_at'],
+        ];
+        for (const [name, table, column] of indexes) await db.schema.createIndex(name).on(table).columns(['task_id', column]).execute();
+      },
+    },
   };
 }

@@ -105,6 +105,8 @@ export interface HelperJobTable {
 export interface HelperReportTable {
   task_id: string;
   report_id: Buffer;
+  /** Report time (seconds), so the replay guard expires with the task's report_expiry_age. */
+  time: number;
 }
 
 export interface AggregateShareJobTable {
