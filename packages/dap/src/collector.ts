@@ -5,6 +5,7 @@ import { openWeb, publicKeyFromPrivateWeb } from './hpke/web.js';
 import type { BatchSelector, HpkeConfig, Interval, Query } from './messages/index.js';
 import { collectorHpke, paramsCodec, paramsVdaf, paramsWireContext, type CollectorParams } from './params.js';
 import { resultToJson } from './vdaf.js';
+import { unshardNoised } from './dp.js';
 
 export interface CollectionResult {
   reportCount: number;
@@ -96,7 +97,7 @@ export class DapCollector {
     const aad = codec.aggregateShareAad(ctx, { aggParam: new Uint8Array(0), batchSelector: selector, collectionReqBytes: job.requestBytes });
     const leaderShare = await openWeb(privateKey, config.publicKey, c.leaderShare.enc, codec.aggregateShareInfo(2), aad, c.leaderShare.payload);
     const helperShare = await openWeb(privateKey, config.publicKey, c.helperShare.enc, codec.aggregateShareInfo(3), aad, c.helperShare.payload);
-    const aggregate = paramsVdaf(p).unshard([leaderShare, helperShare], c.reportCount);
+    const aggregate = p.dp ? unshardNoised(paramsVdaf(p), p.vdaf, [leaderShare, helperShare]) : paramsVdaf(p).unshard([leaderShare, helperShare], c.reportCount);
     return { reportCount: c.reportCount, interval: c.interval, batchId: c.batchId ? b64url(c.batchId) : undefined, aggregate: resultToJson(aggregate) };
   }
 

@@ -6,6 +6,7 @@ import { AEAD_AES_128_GCM, KDF_HKDF_SHA256, KEM_X25519_HKDF_SHA256 } from './hpk
 import { generateKeyPairWeb } from './hpke/web.js';
 import { taskConfiguration, type TaskDefinition } from './task.js';
 import { vdafFor, type VdafConfig } from './vdaf.js';
+import type { DpConfig } from './dp.js';
 
 /** Public task parameters: everything a client needs. */
 export interface ClientParams {
@@ -30,6 +31,8 @@ export interface CollectorParams extends ClientParams {
   collectorAuthToken: string;
   collectorHpkeConfig: string;
   collectorHpkePrivateKey?: string;
+  /** The task's differential privacy: the aggregate is noised and read as signed integers. */
+  dp?: DpConfig;
   /** Where this collector's time-interval collections have reached (written by `cobble dap collect`). */
   collectedUntil?: string;
 }
@@ -64,6 +67,8 @@ export interface NewTaskOptions {
   collectionGraceSeconds?: number;
   /** DAP-09: collections allowed per batch (default 1). */
   maxBatchQueryCount?: number;
+  /** Differential privacy noise added by each aggregator (Sum, SumVec, Histogram). */
+  dp?: DpConfig;
   /** The collector's own HPKE config; without it a key pair is generated and its private key handed out. */
   collectorHpkeConfig?: HpkeConfig;
 }
@@ -81,7 +86,7 @@ export async function newTask(o: NewTaskOptions): Promise<{ leader: TaskDefiniti
     taskId, version: o.version, leaderUrl: o.leaderUrl, helperUrl: o.helperUrl, vdaf: o.vdaf, batchMode: (o.batchMode === 'leader-selected' ? 2 : 1) as 1 | 2,
     minBatchSize: o.minBatchSize ?? 100, maxBatchSize: o.maxBatchSize, timePrecision: o.timePrecision ?? 3600, taskStart: o.taskStart, taskEnd: o.taskEnd,
     taskInfo: utf8(o.taskInfo ?? 'cobble'), vdafVerifyKey: verifyKey, aggregatorAuthToken: randomToken(), collectorHpkeConfig,
-    tolerableClockSkew: o.tolerableClockSkew ?? 300, reportExpiryAge: o.reportExpiryAge, collectionGraceSeconds: o.collectionGraceSeconds,
+    dp: o.dp, tolerableClockSkew: o.tolerableClockSkew ?? 300, reportExpiryAge: o.reportExpiryAge, collectionGraceSeconds: o.collectionGraceSeconds,
     maxBatchQueryCount: o.maxBatchQueryCount,
   };
   const collectorAuthToken = randomToken();
@@ -93,6 +98,7 @@ export async function newTask(o: NewTaskOptions): Promise<{ leader: TaskDefiniti
   };
   const collector: CollectorParams = {
     ...client, collectorAuthToken, collectorHpkeConfig: b64url(encodeHpkeConfig(collectorHpkeConfig)), ...(kp ? { collectorHpkePrivateKey: b64url(kp.privateKey) } : {}),
+    ...(o.dp ? { dp: o.dp } : {}),
   };
   return { leader, helper, client, collector };
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { b64url, fromB64url, utf8 } from './codec.js';
 import { decodeHpkeConfig, encodeHpkeConfig, encodeTaskConfiguration, type DapVersion, type HpkeConfig, type WireContext } from './messages/index.js';
 import { vdafConfigEncoding, vdafFor, type VdafConfig } from './vdaf.js';
+import { dpSchema, noiseDistribution, type DpConfig } from './dp.js';
 
 export type Role = 'leader' | 'helper';
 
@@ -32,6 +33,8 @@ export interface TaskDefinition {
   /** Leader only: bearer token the collector presents. */
   collectorAuthToken?: string;
   collectorHpkeConfig: HpkeConfig;
+  /** Differential privacy: the noise each aggregator adds to its aggregate share (docs/dap.md); unset = exact. */
+  dp?: DpConfig;
   /** Leeway for clients' clocks (seconds) before a report is "too early". */
   tolerableClockSkew: number;
   /** Reports older than this (seconds) are refused as too late and garbage-collected; unset = no limit. */
@@ -73,6 +76,7 @@ export const taskJsonSchema = z.object({
   collectorAuthToken: z.string().min(16).optional(),
   collectorHpkeConfig: b64,
   tolerableClockSkew: z.number().int().nonnegative().default(300),
+  dp: dpSchema.optional(),
   reportExpiryAge: z.number().int().positive().optional(),
   collectionGraceSeconds: z.number().int().nonnegative().optional(),
   maxBatchQueryCount: z.number().int().positive().optional(),
@@ -85,7 +89,7 @@ export function taskToJson(t: TaskDefinition): TaskJson {
     batchMode: t.batchMode === 1 ? 'time-interval' : 'leader-selected', minBatchSize: t.minBatchSize, maxBatchSize: t.maxBatchSize,
     timePrecision: t.timePrecision, taskStart: t.taskStart, taskEnd: t.taskEnd, taskInfo: b64url(t.taskInfo), vdafVerifyKey: b64url(t.vdafVerifyKey),
     aggregatorAuthToken: t.aggregatorAuthToken, collectorAuthToken: t.collectorAuthToken, collectorHpkeConfig: b64url(encodeHpkeConfig(t.collectorHpkeConfig)),
-    tolerableClockSkew: t.tolerableClockSkew, reportExpiryAge: t.reportExpiryAge, collectionGraceSeconds: t.collectionGraceSeconds,
+    dp: t.dp, tolerableClockSkew: t.tolerableClockSkew, reportExpiryAge: t.reportExpiryAge, collectionGraceSeconds: t.collectionGraceSeconds,
     maxBatchQueryCount: t.maxBatchQueryCount,
   };
 }
@@ -103,7 +107,7 @@ export function taskFromJson(input: unknown): TaskDefinition {
     batchMode: j.batchMode === 'time-interval' ? 1 : 2, minBatchSize: j.minBatchSize, maxBatchSize: j.maxBatchSize, timePrecision: j.timePrecision,
     taskStart: j.taskStart, taskEnd: j.taskEnd, taskInfo: j.taskInfo ? fromB64url(j.taskInfo) : utf8('cobble'), vdafVerifyKey: fromB64url(j.vdafVerifyKey),
     aggregatorAuthToken: j.aggregatorAuthToken, collectorAuthToken: j.collectorAuthToken, collectorHpkeConfig: decodeHpkeConfig(fromB64url(j.collectorHpkeConfig)),
-    tolerableClockSkew: j.tolerableClockSkew, reportExpiryAge: j.reportExpiryAge, collectionGraceSeconds: j.collectionGraceSeconds,
+    dp: j.dp, tolerableClockSkew: j.tolerableClockSkew, reportExpiryAge: j.reportExpiryAge, collectionGraceSeconds: j.collectionGraceSeconds,
     maxBatchQueryCount: j.maxBatchQueryCount,
   };
   if (t.taskId.length !== 32) throw new TaskError('task.taskId: must be 32 bytes (43 base64url characters)');
@@ -113,6 +117,14 @@ export function taskFromJson(input: unknown): TaskDefinition {
   if (t.version === 'dap-18' && t.taskStart !== undefined && t.taskStart % t.timePrecision) throw new TaskError('task.taskStart: must be a multiple of timePrecision');
   // DAP-18 dropped max_batch_query_count: a batch is collected once.
   if (t.version === 'dap-18' && (t.maxBatchQueryCount ?? 1) !== 1) throw new TaskError('task.maxBatchQueryCount: DAP-18 collects a batch once; only dap-09 tasks take more');
+  if (t.dp) {
+    try {
+      noiseDistribution(t.vdaf, t.dp);
+    } catch (e) {
+      const msg = (e as Error).message;
+      throw new TaskError(`task.${msg.startsWith('dp') ? msg : `dp: ${msg}`}`);
+    }
+  }
   try {
     const v = vdafFor(t.version, t.vdaf);
     if (t.vdafVerifyKey.length !== v.verifyKeySize) throw new TaskError(`task.vdafVerifyKey: must be ${v.verifyKeySize} bytes for ${t.version}`);

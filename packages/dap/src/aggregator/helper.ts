@@ -5,6 +5,7 @@ import { seal } from '../hpke/index.js';
 import { UnsupportedExtension, decodePingPong, encodePingPong, type AggregationJobInitReq, type PrepareResp, type ReportError } from '../messages/index.js';
 import { bucketDeltas, bucketOf, isCollected, mergeAll, mergeEncoded, openInputShare, sha256, timeError } from './common.js';
 import type { AggregatorContext, LoadedTask } from './context.js';
+import { noisedAggregateShare } from '../dp.js';
 import { DapProblem } from './problem.js';
 import type { Prio3OutputShare } from '@cobble/vdaf';
 
@@ -155,7 +156,9 @@ export class Helper {
         throw new DapProblem('batchMismatch', `helper aggregated ${sum.count} reports, leader ${req.reportCount}${sum.count === req.reportCount ? ' (checksums differ)' : ''}`, def.taskId);
       }
       await store.markCollected(trx, task.idB64, batchKey, range, this.agg.clock() * 1000);
-      const share = mergeAll(vdaf, sum.aggShares);
+      // Noise is drawn once per batch: a retried request gets the stored response, never a second sample.
+      const merged = mergeAll(vdaf, sum.aggShares);
+      const share = def.dp ? noisedAggregateShare(vdaf, def.vdaf, def.dp, merged) : merged;
       const aad = codec.aggregateShareAad(ctx, { aggParam: req.aggParam, batchSelector: sel, collectionReqBytes: req.collectionReqBytes });
       const sealed = seal(def.collectorHpkeConfig.publicKey, codec.aggregateShareInfo(3), aad, share);
       const resp = codec.encodeAggregateShare({ configId: def.collectorHpkeConfig.id, enc: sealed.enc, payload: sealed.ciphertext });

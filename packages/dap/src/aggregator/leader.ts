@@ -11,6 +11,7 @@ import { ConcurrentAssignment } from '../store/index.js';
 import { CollectionStore } from '../store/collection.js';
 import { bucketDeltas, bucketOf, isCollected, mergeAll, mergeEncoded, openInputShare, sha256, timeError, type CollectedRow } from './common.js';
 import type { AggregatorContext, LoadedTask } from './context.js';
+import { noisedAggregateShare } from '../dp.js';
 import { leaderDrivers, type Driver } from './drivers/index.js';
 import { helperAggregateShare, helperAggregationInit } from './peer.js';
 import { DapProblem, PeerProblem, type DapErrorType } from './problem.js';
@@ -430,7 +431,8 @@ export class Leader {
       }
       return;
     }
-    const leaderShare = mergeAll(vdaf, sum.aggShares);
+    const merged = mergeAll(vdaf, sum.aggShares);
+    const leaderShare = def.dp ? noisedAggregateShare(vdaf, def.vdaf, def.dp, merged) : merged;
     const aad = codec.aggregateShareAad(ctx, { aggParam, batchSelector, collectionReqBytes: new Uint8Array(row.request) });
     const sealed = seal(def.collectorHpkeConfig.publicKey, codec.aggregateShareInfo(2), aad, leaderShare);
     const p = def.timePrecision;
