@@ -1,7 +1,10 @@
 // DAP end to end: reports per second from the first upload to the collected aggregate, with a `cobble dap serve`
-// leader and helper as separate processes on this machine (SQLite, one file each). Reports are generated before
-// the clock starts (client cost is not part of the figure). Also: HPKE open per report, ours vs @hpke/core.
-// Usage: npm run bench -- dap [--count N] [--histogram N] [--quick] [--job-size N] [--drivers N]
+// leader and helper as separate processes on this machine (SQLite, one file each), and on PostgreSQL with the
+// leader split into `cobble dap run` processes (report writer, job creator, aggregation drivers, collection
+// driver) as Janus runs it. Reports are generated before the clock starts (client cost is not part of the figure).
+// Also: HPKE open per report, ours vs @hpke/core.
+// Usage: npm run bench -- dap [--count N] [--histogram N] [--quick] [--job-size N] [--drivers N] [--agg-procs N]
+//        [--only sqlite|postgres]
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -10,11 +13,14 @@ import { parseArgs } from 'node:util';
 import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { DapClient, DapCollector, newTask, taskToJson, type ClientParams, type DapVersion, type VdafConfig } from '@cobble/dap';
 import { HpkeRecipient, generateKeyPair, seal } from '../../packages/dap/src/hpke/index.js';
-import { freePort, serveDap } from '../../packages/dap/test/support/processes.js';
+import { freePort, runDapDriver, serveDap } from '../../packages/dap/test/support/processes.js';
+import { createDatabases } from '../../packages/dap/test/support/postgres.js';
 import { paramsCodec, paramsVdaf, paramsWireContext } from '../../packages/dap/src/params.js';
 import type { HpkeConfig, Report } from '../../packages/dap/src/messages/index.js';
 
-const { values: args } = parseArgs({ options: { count: { type: 'string' }, histogram: { type: 'string' }, quick: { type: 'boolean' }, 'job-size': { type: 'string' }, drivers: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: { count: { type: 'string' }, histogram: { type: 'string' }, quick: { type: 'boolean' }, 'job-size': { type: 'string' }, drivers: { type: 'string' }, 'agg-procs': { type: 'string' }, only: { type: 'string' } },
+});
 const jobSize = Number(args['job-size'] ?? 2000);
 // Watchdog: names the stage if one stalls, so a hang shows where it is instead of going silent.
 let stage = { name: 'start', at: Date.now() };
@@ -23,6 +29,7 @@ setInterval(() => {
   if (Date.now() - stage.at > 30_000) console.error(`  (still in stage '${stage.name}' after ${Math.round((Date.now() - stage.at) / 1000)} s)`);
 }, 10_000).unref();
 const drivers = Number(args.drivers ?? 3);
+const aggProcs = Number(args['agg-procs'] ?? 2);
 const ADMIN = 'bench-provisioning-token-0001';
 
 function serve(config: string): Promise<ChildProcess> {
@@ -54,6 +61,7 @@ function makeReports(p: ClientParams, configs: [HpkeConfig, HpkeConfig], measure
 }
 
 interface Row {
+  store: string;
   name: string;
   version: DapVersion;
   reports: number;
@@ -62,17 +70,26 @@ interface Row {
   rate: number;
 }
 
-async function run(name: string, version: DapVersion, vdaf: VdafConfig, measurements: unknown[], expected: unknown): Promise<Row> {
+/** SQLite: `cobble dap serve` leader and helper. PostgreSQL: a helper and the leader as separate driver processes. */
+async function run(store: 'sqlite' | 'postgres', name: string, version: DapVersion, vdaf: VdafConfig, measurements: unknown[], expected: unknown): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), 'cobble-bench-dap-'));
   const ports = { leader: await freePort(), helper: await freePort() };
+  const pgdb = store === 'postgres' ? await createDatabases(['benchleader', 'benchhelper']) : undefined;
+  if (store === 'postgres' && !pgdb) throw new Error('PostgreSQL is unreachable; run with --only sqlite');
   for (const role of ['leader', 'helper'] as const) {
+    const storage = pgdb ? `storage: { postgres: "${pgdb.urls[role === 'leader' ? 0 : 1]}" }` : `storage: { sqlite: ${role}.sqlite }`;
     writeFileSync(join(dir, `${role}.yaml`), [
-      `role: ${role}`, `listen: { host: 127.0.0.1, port: ${ports[role]} }`, `storage: { sqlite: ${role}.sqlite }`, `adminToken: ${ADMIN}`,
+      `role: ${role}`, `listen: { host: 127.0.0.1, port: ${ports[role]} }`, storage, `adminToken: ${ADMIN}`,
       `tunables: { maxJobSize: ${jobSize}, minJobSize: ${Math.min(500, jobSize)}, maxJobDelayMs: 200, drivers: ${drivers}, jobCreatorIntervalMs: 50, uploadBatchRows: 2000, uploadBatchDelayMs: 10, leaseMs: 120000 }`,
       'keyRotation: { checkIntervalSeconds: 0 }', '',
     ].join('\n'));
   }
-  const procs = [await serve(join(dir, 'helper.yaml')), await serve(join(dir, 'leader.yaml'))];
+  const procs = [await serve(join(dir, 'helper.yaml'))];
+  if (store === 'sqlite') procs.push(await serve(join(dir, 'leader.yaml')));
+  else {
+    const leaderYaml = join(dir, 'leader.yaml');
+    for (const kind of ['report-writer', 'job-creator', ...Array.from({ length: aggProcs }, () => 'aggregation-driver'), 'collection-driver']) procs.push(await runDapDriver(kind, leaderYaml));
+  }
   try {
     const leaderUrl = `http://127.0.0.1:${ports.leader}/`;
     const helperUrl = `http://127.0.0.1:${ports.helper}/`;
@@ -103,11 +120,12 @@ async function run(name: string, version: DapVersion, vdaf: VdafConfig, measurem
     const t2 = performance.now();
     if (r.reportCount !== reports.length || JSON.stringify(r.aggregate) !== JSON.stringify(expected)) throw new Error(`wrong aggregate: ${JSON.stringify(r).slice(0, 200)}`);
     const totalS = (t2 - t0) / 1000;
-    return { name, version, reports: reports.length, uploadS: (t1 - t0) / 1000, totalS, rate: reports.length / totalS };
+    return { store: pgdb ? `PostgreSQL, leader as ${3 + aggProcs} processes` : 'SQLite, one leader process', name, version, reports: reports.length, uploadS: (t1 - t0) / 1000, totalS, rate: reports.length / totalS };
   } finally {
     for (const p of procs) p.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1000));
     rmSync(dir, { recursive: true, force: true });
+    await pgdb?.drop();
   }
 }
 
@@ -141,12 +159,15 @@ console.log(`HPKE open (X25519/HKDF-SHA256/AES-128-GCM): cobble ${hp.ours.toFixe
 const rows: Row[] = [];
 const count = (n: number) => Array.from({ length: n }, (_, i) => i % 3 !== 0);
 const countSum = (n: number) => count(n).filter(Boolean).length;
-rows.push(await run('Prio3Count', 'dap-18', { type: 'Prio3Count' }, count(nCount), countSum(nCount)));
-rows.push(await run('Prio3Count', 'dap-09', { type: 'Prio3Count' }, count(Math.min(nCount, quick ? 2000 : 10000)), countSum(Math.min(nCount, quick ? 2000 : 10000))));
 const hist = Array.from({ length: nHist }, (_, i) => (i * 37) % 100);
 const histExpected = Array.from({ length: 100 }, (_, b) => hist.filter((v) => v === b).length);
-rows.push(await run('Prio3Histogram(100)', 'dap-18', { type: 'Prio3Histogram', length: 100, chunkLength: 10 }, hist, histExpected));
-console.log('\n| VDAF | DAP | reports | upload (s) | upload → collected (s) | reports/s end to end |');
-console.log('|---|---|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.name} | ${r.version} | ${r.reports} | ${r.uploadS.toFixed(2)} | ${r.totalS.toFixed(2)} | ${Math.round(r.rate)} |`);
+for (const store of ['sqlite', 'postgres'] as const) {
+  if (args.only && args.only !== store) continue;
+  rows.push(await run(store, 'Prio3Count', 'dap-18', { type: 'Prio3Count' }, count(nCount), countSum(nCount)));
+  rows.push(await run(store, 'Prio3Count', 'dap-09', { type: 'Prio3Count' }, count(Math.min(nCount, quick ? 2000 : 10000)), countSum(Math.min(nCount, quick ? 2000 : 10000))));
+  rows.push(await run(store, 'Prio3Histogram(100)', 'dap-18', { type: 'Prio3Histogram', length: 100, chunkLength: 10 }, hist, histExpected));
+}
+console.log('\n| storage | VDAF | DAP | reports | upload (s) | upload → collected (s) | reports/s end to end |');
+console.log('|---|---|---|---:|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.store} | ${r.name} | ${r.version} | ${r.reports} | ${r.uploadS.toFixed(2)} | ${r.totalS.toFixed(2)} | ${Math.round(r.rate)} |`);
 console.log(`\n| HPKE open per report | cobble (node:crypto) | @hpke/core | ratio |\n|---|---:|---:|---:|\n| X25519 / HKDF-SHA256 / AES-128-GCM | ${hp.ours.toFixed(1)} µs | ${hp.peer.toFixed(1)} µs | ${(hp.peer / hp.ours).toFixed(1)}× faster |`);
