@@ -1,7 +1,8 @@
 // The leader split into processes on PostgreSQL, as Janus runs it: `cobble dap run report-writer`, `job-creator`,
-// two `aggregation-driver`s and a `collection-driver` against one database, a `cobble dap serve` helper. Each kind
-// is SIGKILLed while it has work in hand and restarted; the collected aggregate must be exact. Leases: concurrent
-// acquirers on PostgreSQL (FOR UPDATE SKIP LOCKED) never take the same job.
+// two `aggregation-driver`s, a `collection-driver` and `gc` against one database, a `cobble dap serve` helper. Each
+// kind is SIGKILLed while it has work in hand and restarted; the collected aggregate must be exact and the garbage
+// collector must finish its backlog without touching live data. Leases: concurrent acquirers on PostgreSQL
+// (FOR UPDATE SKIP LOCKED) never take the same job.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { DapClient, DapCollector, DapStore, type ClientParams, type CollectorParams } from '../src/index.js';
+import { DapClient, DapCollector, DapStore, newTask, taskToJson, type ClientParams, type CollectorParams } from '../src/index.js';
 import { cobbleBin, freePort, runDapDriver, serveDap } from './support/processes.js';
 import { createDatabases } from './support/postgres.js';
 
@@ -66,7 +67,7 @@ test('PostgreSQL: concurrent lease takers never share a job (FOR UPDATE SKIP LOC
   }
 });
 
-test('PostgreSQL: report writer, job creator, aggregation and collection drivers as processes, each SIGKILLed mid-job and restarted: exact aggregate', { timeout: 240_000 }, async (t) => {
+test('PostgreSQL: report writer, job creator, aggregation and collection drivers and GC as processes, each SIGKILLed mid-job and restarted: exact aggregate', { timeout: 240_000 }, async (t) => {
   const d = await createDatabases(['drvleader', 'drvhelper']);
   if (!d) return t.skip('PostgreSQL unavailable');
   const dir = mkdtempSync(join(tmpdir(), 'cobble-dap-drivers-'));
@@ -78,7 +79,7 @@ test('PostgreSQL: report writer, job creator, aggregation and collection drivers
       `listen: { host: 127.0.0.1, port: ${ports[role]} }`,
       `storage: { postgres: "${url}" }`,
       `adminToken: ${token}`,
-      'tunables: { maxJobSize: 25, drivers: 2, leaseMs: 1500, jobCreatorIntervalMs: 30, maxJobDelayMs: 30, pollIdleMs: 20, retryBaseMs: 100, retryMaxMs: 400 }',
+      'tunables: { maxJobSize: 25, drivers: 2, leaseMs: 1500, jobCreatorIntervalMs: 30, maxJobDelayMs: 30, pollIdleMs: 20, retryBaseMs: 100, retryMaxMs: 400, gcIntervalMs: 50, gcBatchLimit: 500, gcMaxRounds: 2 }',
       'keyRotation: { checkIntervalSeconds: 0 }',
       '',
     ].join('\n'));
@@ -152,11 +153,30 @@ test('PostgreSQL: report writer, job creator, aggregation and collection drivers
     const r = await collection;
     assert.equal(r.reportCount, 1500);
     assert.deepEqual(r.aggregate, expected);
-    assert.deepEqual(killed.sort(), ['aggregation-driver', 'collection-driver', 'job-creator', 'report-writer']);
     // Every report went into exactly one job, and every job was finished once.
     assert.equal(await count("select count(*) n from client_reports where state = 1"), 1500);
     assert.equal(await count("select coalesce(sum(report_count), 0) n from aggregation_jobs where state = 'finished'"), 1500);
     assert.equal(await count("select count(*) n from aggregation_jobs where state <> 'finished'"), 0);
+
+    // 5. Garbage collector: a task whose reports expire after 60 s holds 30000 two-hour-old rows; the GC process
+    // is killed while it deletes them in rounds of 500, restarted, and finishes. The live task is not touched.
+    const old = await newTask({ version: 'dap-18', leaderUrl, helperUrl, vdaf: { type: 'Prio3Count' }, minBatchSize: 1, timePrecision: 600, reportExpiryAge: 60 });
+    const res = await fetch(`${leaderUrl}admin/tasks`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(taskToJson(old.leader)) });
+    assert.equal(res.status, 201, await res.text());
+    const oldTime = Math.floor(Date.now() / 1000) - 7200;
+    await db.query(`insert into client_reports (task_id, report_id, time, state, job_id, public_extensions, public_share, leader_share, helper_share, created_at)
+      select $1, decode(lpad(to_hex(g), 32, '0'), 'hex'), $2, 2, null, '', '', '', '', $3 from generate_series(1, 30000) g`, [old.client.taskId, oldTime - (oldTime % 600), Date.now()]);
+    const expired = () => count(`select count(*) n from client_reports where task_id = '${old.client.taskId}'`);
+    procs.gc = await runDapDriver('gc', leaderYaml);
+    assert.ok(await until(async () => (await expired()) < 30000, 30_000, 1), 'the GC started deleting');
+    await kill9(procs.gc);
+    killed.push('gc');
+    const left = await expired();
+    assert.ok(left > 0 && left < 30000, `killed mid-backlog (${left} of 30000 left)`);
+    procs.gc = await runDapDriver('gc', leaderYaml);
+    assert.ok(await until(async () => (await expired()) === 0, 60_000, 50), 'the restarted GC finished the backlog');
+    assert.equal(await count(`select count(*) n from client_reports where task_id = '${params.taskId}'`), 1500, 'live reports untouched');
+    assert.deepEqual(killed.sort(), ['aggregation-driver', 'collection-driver', 'gc', 'job-creator', 'report-writer']);
   } finally {
     await Promise.all(Object.values(procs).map(kill9));
     await db.end().catch(() => undefined);

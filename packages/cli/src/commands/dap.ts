@@ -14,10 +14,11 @@ export const summary = 'DAP aggregators, client and collector: `cobble dap serve
 const usage = `usage:
   cobble dap serve --role leader|helper [--config FILE] [--port N]
       Runs a DAP aggregator (DAP-09 and DAP-18, chosen per task). Default storage: data/dap-<role>.sqlite.
-  cobble dap run ${DRIVER_KINDS.join('|')} --config FILE
+  cobble dap run ${DRIVER_KINDS.join('|')} --config FILE [--role leader|helper]
       Runs one part of the leader as its own process (as Janus does): the report writer (the HTTP API, no
-      background work), the aggregation-job creator, the aggregation-job driver or the collection-job driver.
-      Run several against one PostgreSQL database (storage: { postgres: URL }); leases share the work.
+      background work), the aggregation-job creator, the aggregation-job driver, the collection-job driver, or
+      the garbage collector (either role; the role comes from the config or --role). Run several against one
+      PostgreSQL database (storage: { postgres: URL }); leases share the work.
   cobble dap task create --leader URL --helper URL --vdaf SPEC [--version dap-09|dap-18] [--min-batch-size N]
         [--time-precision SECONDS] [--batch-mode time-interval|leader-selected] [--max-batch-size N] [--expires TIME]
         [--collector-hpke-config FILE|BASE64URL]
@@ -90,8 +91,8 @@ async function serve(args: string[]): Promise<number> {
 async function runOne(args: string[]): Promise<number> {
   const [kind, ...rest] = args;
   if (!(DRIVER_KINDS as readonly string[]).includes(kind ?? '')) throw new CliError(`cobble dap run: expected one of ${DRIVER_KINDS.join(', ')}, not '${kind ?? ''}'\n\n${usage}`, 2);
-  const { values } = parse(rest, { config: { type: 'string', short: 'c' }, port: { type: 'string' } });
-  const cfg = loadConfig(values.config as string | undefined, 'leader');
+  const { values } = parse(rest, { config: { type: 'string', short: 'c' }, port: { type: 'string' }, role: { type: 'string' } });
+  const cfg = loadConfig(values.config as string | undefined, (values.role as string | undefined) ?? (kind === 'gc' ? undefined : 'leader'));
   if (values.port !== undefined) cfg.options.port = Number(values.port);
   let driver;
   try {
@@ -102,7 +103,7 @@ async function runOne(args: string[]): Promise<number> {
     throw err;
   }
   // Tests and operators match this line: the pid names the process in lease tokens (`<pid>-…/…`).
-  console.log(driver.url ? `DAP leader ${kind} (pid ${process.pid}) listening on ${driver.url}` : `DAP leader ${kind} (pid ${process.pid}) running`);
+  console.log(driver.url ? `DAP ${cfg.role} ${kind} (pid ${process.pid}) listening on ${driver.url}` : `DAP ${cfg.role} ${kind} (pid ${process.pid}) running`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
