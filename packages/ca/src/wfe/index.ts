@@ -118,7 +118,11 @@ export function buildWfe(options: WfeOptions) {
     if (request.method === 'POST') {
       // A response without a nonce is still the right answer; the client's next step is newNonce, which says why.
       await nonces.issue().then(
-        (nonce) => reply.header('Replay-Nonce', nonce),
+        // Braces: FastifyReply is a thenable that settles when the response is sent, so returning it from this
+        // callback would make the hook wait for its own response (every POST hung until the client gave up).
+        (nonce) => {
+          reply.header('Replay-Nonce', nonce);
+        },
         (err: unknown) => request.log.error({ err }, 'the nonce store failed; the response goes out without Replay-Nonce'),
       );
     }
