@@ -16,3 +16,4 @@ export { ConfigError, loadDapConfigFile, parseDapConfig, type DapServeConfig } f
 export { Keyring as HpkeKeyring } from './aggregator/keys.js';
 export { GarbageCollector } from './aggregator/gc.js';
 export { GcStore, type GcCounts } from './store/gc.js';
+export { KeyError } from './aggregator/keys.js';

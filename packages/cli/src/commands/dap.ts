@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
-  ConfigError, DapClient, DapCollector, DapCollectError, DapStore, DapUploadError, HpkeKeyring, TaskError, VDAF_SPEC_FORMS, chooseCollectInterval, DRIVER_KINDS, runDriver, type DriverKind,
+  ConfigError, DapClient, DapCollector, DapCollectError, DapStore, DapUploadError, HpkeKeyring, KeyError, TaskError, VDAF_SPEC_FORMS, chooseCollectInterval, DRIVER_KINDS, runDriver, type DriverKind,
   collectorHpkeConfigFrom, formatTime, loadDapConfigFile, newTask, parseDapConfig, parseTime, parseVdafSpec, startAggregator, taskToJson,
   type ClientParams, type CollectorParams, type DapServeConfig,
 } from '@cobble/dap';
@@ -36,8 +36,10 @@ const usage = `usage:
       (recorded as collectedUntil in COLLECTOR.json), or the last 24 hours of them; never the current one, which is
       still filling (a collected batch is closed for good). Says on stderr which.
   TIME: epoch seconds or RFC 3339 (2026-01-01T00:00:00Z).
-  cobble dap keys list|rotate [--config FILE] [--role leader|helper]
-      Shows or advances the HPKE key lifecycle (pending → active → expired).`;
+  cobble dap keys list|add|activate ID|retire ID|rotate [--config FILE] [--role leader|helper]
+      The aggregator's HPKE keys: list them (the current one is advertised first), add a pending key, make a key
+      current (the previous one expires but still decrypts), retire a key (its reports get outdatedConfig and
+      clients refetch), or run one step of the scheduled rotation (pending → active → expired → deleted).`;
 
 function parse(args: string[], options: ParseArgsConfig['options']): { values: Record<string, string | undefined>; positionals: string[] } {
   try {
@@ -273,20 +275,46 @@ async function collect(args: string[]): Promise<number> {
   }
 }
 
+const KEY_ACTIONS = 'list, add, activate ID, retire ID or rotate';
+
 async function keys(args: string[]): Promise<number> {
   const [action, ...rest] = args;
-  const { values } = parse(rest, { config: { type: 'string', short: 'c' }, role: { type: 'string' } });
+  const { values, positionals } = parse(rest, { config: { type: 'string', short: 'c' }, role: { type: 'string' } });
+  const configId = (): number => {
+    const id = Number(positionals[0]);
+    if (positionals.length !== 1 || !Number.isInteger(id) || id < 0 || id > 255) throw new CliError(`cobble dap keys ${action} takes one config ID (0-255, as \`cobble dap keys list\` shows), not '${positionals.join(' ')}'`, 2);
+    return id;
+  };
+  if (!['list', 'add', 'activate', 'retire', 'rotate'].includes(action ?? '')) throw new CliError(`unknown keys action '${action ?? ''}'; use ${KEY_ACTIONS}`, 2);
+  const id = action === 'activate' || action === 'retire' ? configId() : undefined;
   const cfg = loadConfig(values.config as string | undefined, (values.role as string | undefined) ?? 'leader');
   const store = await DapStore.open(cfg.options.store as { sqlite?: string; postgres?: string });
+  // Running aggregators pick changes up when they next reload their keys (keyRotation.checkIntervalSeconds).
+  const reload = `running ${cfg.role}s apply it within keyRotation.checkIntervalSeconds (${cfg.source})`;
   try {
     const ring = new HpkeKeyring(store);
+    await ring.load();
     if (action === 'rotate') {
       const actions = await ring.rotate({ pendingMs: 3_600_000, activeMs: 28 * 86_400_000, expiredMs: 7 * 86_400_000, ...cfg.options.rotation });
       console.log(actions.length ? actions.join('\n') : 'nothing to do');
-    } else if (action === 'list') {
-      await ring.load();
-      for (const k of ring.list()) console.log(`${String(k.configId).padStart(3)}  ${k.state.padEnd(8)} since ${new Date(k.since).toISOString()}`);
-    } else throw new CliError(`unknown keys action '${action ?? ''}'; use list or rotate`, 2);
+    } else if (action === 'add') {
+      const c = await ring.add();
+      console.log(`added HPKE key ${c.id} (pending: it decrypts but is not advertised); make it current with \`cobble dap keys activate ${c.id}\`; ${reload}`);
+    } else if (action === 'activate') {
+      const expired = await ring.activate(id!);
+      console.log(`HPKE key ${id} is current${expired.length ? `; ${expired.join(', ')} expired (still decrypt until retired)` : ''}; ${reload}`);
+    } else if (action === 'retire') {
+      await ring.retire(id!);
+      console.log(`retired HPKE key ${id}: reports sealed to it are refused with outdatedConfig and clients refetch; ${reload}`);
+    } else {
+      const current = ring.advertised()[0]?.id;
+      for (const k of ring.list().sort((a, b) => a.configId - b.configId)) {
+        console.log(`${String(k.configId).padStart(3)}  ${k.state.padEnd(8)} since ${new Date(k.since).toISOString()}${k.configId === current ? '  (current)' : ''}`);
+      }
+    }
+  } catch (e) {
+    if (e instanceof KeyError) throw new CliError(`${e.message} (store of ${cfg.source})`);
+    throw e;
   } finally {
     await store.close();
   }

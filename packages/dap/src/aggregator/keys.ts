@@ -1,9 +1,12 @@
 // HPKE key lifecycle for one aggregator: pending (decrypts, not advertised, so every replica loads it before
-// clients see it) → active (advertised) → expired (still decrypts late reports) → deleted.
+// clients see it) → active (advertised; the most recently activated is current and listed first) → expired (still
+// decrypts reports sealed to it) → deleted (retired: its reports are refused with outdatedConfig). The rotator
+// walks keys through these states on a schedule; an operator can do each step by hand (add, activate, retire).
 import { randomInt } from 'node:crypto';
 import { encodeHpkeConfig, decodeHpkeConfig, type HpkeConfig } from '../messages/index.js';
 import { AEAD_AES_128_GCM, KDF_HKDF_SHA256, KEM_X25519_HKDF_SHA256, HpkeRecipient, generateKeyPair } from '../hpke/index.js';
 import type { DapStore } from '../store/index.js';
+import { KeyStore } from '../store/keys.js';
 
 export interface KeyRotationPolicy {
   /** How long a new key waits as pending before it is advertised. */
@@ -42,7 +45,7 @@ export class Keyring {
     this.keys = next;
   }
 
-  /** Active configs, newest first: the HpkeConfigList clients receive. */
+  /** Active configs, the current (most recently activated) first: the HpkeConfigList clients receive. */
   advertised(): HpkeConfig[] {
     return [...this.keys.values()].filter((k) => k.state === 'active').sort((a, b) => b.since - a.since).map((k) => k.config);
   }
@@ -65,6 +68,27 @@ export class Keyring {
     await this.store.putHpkeKey({ configId: id, config: encodeHpkeConfig(config), privateKey: kp.privateKey, state, at: now });
     await this.load();
     return config;
+  }
+
+  /** A new key, pending: it decrypts at once but is advertised only once activated (by hand or by the rotator). */
+  add(now = Date.now()): Promise<HpkeConfig> {
+    return this.create('pending', now);
+  }
+
+  /** Makes a key current; the previously current key expires (still decrypts). Returns the IDs expired. */
+  async activate(configId: number, now = Date.now()): Promise<number[]> {
+    const expired = await new KeyStore(this.store.db).activate(configId, now);
+    if (!expired) throw new KeyError(`no HPKE key with config ID ${configId}; \`cobble dap keys list\` shows them`);
+    await this.load();
+    return expired;
+  }
+
+  /** Deletes a key that is not current: reports sealed to it get outdatedConfig, and clients refetch. */
+  async retire(configId: number): Promise<void> {
+    const r = await new KeyStore(this.store.db).retire(configId);
+    if (r === 'unknown') throw new KeyError(`no HPKE key with config ID ${configId}; \`cobble dap keys list\` shows them`);
+    if (r === 'current') throw new KeyError(`HPKE key ${configId} is the current key; activate another one first (\`cobble dap keys add\`, then \`activate\`)`);
+    await this.load();
   }
 
   /** First start: make sure one key is advertised. */
@@ -98,5 +122,13 @@ export class Keyring {
     }
     await this.load();
     return actions;
+  }
+}
+
+/** A key operation that cannot be done as asked; the message says what to do instead. */
+export class KeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyError';
   }
 }
