@@ -18,6 +18,7 @@ import { corroboratingValidator } from './config/perspectives.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { startTestMode, type TestMode } from './testmode/index.js';
 import { startManagementApi } from './testmode/management.js';
+import { IncidentStore } from './sa/incidents.js';
 import { Faults, FaultyValidator } from './testmode/faults.js';
 
 export interface RunningCa {
@@ -74,7 +75,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   opened.push(() => testMode?.close());
   const faults = testMode && new Faults(config.testMode.faults);
   const management = testMode && faults
-    ? await startManagementApi({ records: testMode.records, certificates: sa, issuers: hierarchy.issuers, clock, faults }, config.testMode.managementPort).catch(undo)
+    ? await startManagementApi({ records: testMode.records, certificates: sa, issuers: hierarchy.issuers, clock, faults, renewalWindows: new IncidentStore(sa.db) }, config.testMode.managementPort).catch(undo)
     : undefined;
   opened.push(() => management?.close());
   const va = new ValidationAuthority({

@@ -76,6 +76,8 @@ export interface Order {
   certificateId?: string;
   createdAt: number;
   profile: string;
+  /** RFC 9773: the certificate ID of the certificate this order replaces. */
+  replaces?: string;
 }
 
 export interface CertificateRecord {

@@ -7,6 +7,8 @@ const ACME_ERROR = 'urn:ietf:params:acme:error:';
 /** The ACME error types cobble uses, each with the HTTP status it is served with. */
 export const problemStatus = {
   accountDoesNotExist: 400,
+  /** RFC 9773 §5: the certificate in `replaces` is already being replaced by another order. */
+  alreadyReplaced: 409,
   alreadyRevoked: 400,
   badCSR: 400,
   badNonce: 400,

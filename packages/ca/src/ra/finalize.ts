@@ -14,6 +14,7 @@ import type { FinalizeAuthorization } from '../sa/index.js';
 import { spkiOfJwk } from './accounts.js';
 import { ownedBy, type RaContext } from './context.js';
 import { parseCsr, type ParsedCsr } from './csr.js';
+import type { RenewalInfo } from './ari.js';
 import type { Profile } from './profiles.js';
 import { certificateTransactions, type Transaction } from './ratelimits/index.js';
 
@@ -41,7 +42,10 @@ interface LeafRequest {
 }
 
 export class Finalizer {
-  constructor(private readonly ctx: RaContext) {}
+  constructor(
+    private readonly ctx: RaContext,
+    private readonly renewalInfo: RenewalInfo,
+  ) {}
 
   async finalize(account: Account, accountUri: string, orderId: string, csrB64: unknown): Promise<Order> {
     const loaded = await this.ctx.sa.getOrderWithAuthorizations(orderId, this.ctx.clock.now());
@@ -54,7 +58,8 @@ export class Finalizer {
     const key = await this.checkKeyPolicy(account, csr);
     await this.recheckCaa(order, loaded!.authorizations, accountUri);
     const certificateLimits = certificateTransactions(order.identifiers);
-    await this.checkRateLimits(certificateLimits);
+    // An RFC 9773 replacement is exempt (its certificate still counts: spent below).
+    if (order.replaces === undefined) await this.checkRateLimits(certificateLimits);
     const issuer = this.issuerFor(key, profile);
     const validity = this.validityOf(order, profile);
     this.checkIssuerOutlivesLeaf(order, validity.notAfter, issuer);
@@ -89,6 +94,7 @@ export class Finalizer {
       throw err;
     }
     await this.ctx.limiter.spend(certificateLimits);
+    await this.renewalInfo.noteIssued(order, record);
     // What getOrder would read back: a stored certificate makes the order valid (it was ready, so it has no error).
     return { ...order, status: 'valid', certificateId: record.id };
   }

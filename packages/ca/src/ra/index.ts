@@ -2,6 +2,7 @@
 // hands over IDs, not objects), asks policy what is allowed, the VA to prove control and check CAA, the issuer to
 // lint and sign, the rate limiter what is left, and the SA to remember.
 import { Accounts } from './accounts.js';
+import { RenewalInfo } from './ari.js';
 import { Authorizations } from './authorizations.js';
 import { Certificates } from './certificates.js';
 import type { RaContext } from './context.js';
@@ -21,12 +22,14 @@ export class RegistrationAuthority {
   readonly finalizer: Finalizer;
   readonly revocation: Revocation;
   readonly certificates: Certificates;
+  readonly renewalInfo: RenewalInfo;
 
   constructor(readonly context: RaContext) {
+    this.renewalInfo = new RenewalInfo(context);
     this.accounts = new Accounts(context);
-    this.orders = new Orders(context);
+    this.orders = new Orders(context, this.renewalInfo);
     this.authorizations = new Authorizations(context);
-    this.finalizer = new Finalizer(context);
+    this.finalizer = new Finalizer(context, this.renewalInfo);
     this.revocation = new Revocation(context);
     this.certificates = new Certificates(context);
   }

@@ -1,9 +1,11 @@
 // Orders (RFC 8555 §7.4): identifiers through domain policy, a profile, the new-order rate limits, and authorizations
-// reused from the same account and profile where one is still valid.
+// reused from the same account and profile where one is still valid. An order that `replaces` a certificate
+// (RFC 9773) is exempt from the rate limits; an account the operator paused gets none.
 import { AcmeProblem, newId, randomPooled, type Account, type Challenge, type ChallengeType, type Identifier, type Order } from '../core/index.js';
 import { formatDuration } from '../config/duration.js';
 import { checkOrderIdentifiers } from '../policy/index.js';
 import type { NewAuthorization } from '../sa/index.js';
+import type { RenewalInfo } from './ari.js';
 import { ownedBy, type RaContext } from './context.js';
 import type { Profile } from './profiles.js';
 import { newOrderTransactions } from './ratelimits/index.js';
@@ -18,9 +20,15 @@ function challengeTypes(identifier: Identifier): ChallengeType[] {
 }
 
 export class Orders {
-  constructor(private readonly ctx: RaContext) {}
+  constructor(
+    private readonly ctx: RaContext,
+    private readonly renewalInfo: RenewalInfo,
+  ) {}
 
-  async create(account: Account, request: { identifiers?: unknown; notBefore?: unknown; notAfter?: unknown; profile?: unknown }): Promise<Order> {
+  async create(account: Account, request: { identifiers?: unknown; notBefore?: unknown; notAfter?: unknown; profile?: unknown; replaces?: unknown }): Promise<Order> {
+    if (await this.renewalInfo.store.isPaused(account.id)) {
+      throw new AcmeProblem('unauthorized', 'this account is paused by the CA operator and may not create new orders; contact the CA');
+    }
     const profile = this.ctx.profiles.select(request.profile);
     const identifiers = checkOrderIdentifiers(request.identifiers as Identifier[], {
       maxNames: profile.maxNames,
@@ -31,17 +39,30 @@ export class Orders {
     });
     const now = this.ctx.clock.now();
     const { notBefore, notAfter } = this.checkValidityRequest(request.notBefore, request.notAfter, profile, now);
-    const limits = newOrderTransactions(account.id, identifiers);
+    const orderId = newId();
+    const replacedSerial = await this.renewalInfo.claim(account, identifiers, request.replaces, orderId, now);
+    // RFC 9773 §5: replacing a certificate is what the CA asked for, so no limit stands in its way.
+    const limits = replacedSerial === undefined ? newOrderTransactions(account.id, identifiers) : [];
     await this.ctx.limiter.spend(limits);
     try {
-      return await this.store(account, identifiers, profile, now, notBefore, notAfter);
+      return await this.store(orderId, account, identifiers, profile, now, notBefore, notAfter, replacedSerial === undefined ? undefined : (request.replaces as string));
     } catch (err) {
       await this.ctx.limiter.refund(limits);
+      if (replacedSerial !== undefined) await this.renewalInfo.release(replacedSerial, orderId);
       throw err;
     }
   }
 
-  private async store(account: Account, identifiers: Identifier[], profile: Profile, now: number, notBefore?: number, notAfter?: number): Promise<Order> {
+  private async store(
+    orderId: string,
+    account: Account,
+    identifiers: Identifier[],
+    profile: Profile,
+    now: number,
+    notBefore?: number,
+    notAfter?: number,
+    replaces?: string,
+  ): Promise<Order> {
     const base = (identifier: Identifier) => ({ type: identifier.type, value: identifier.value.replace(/^\*\./, ''), wildcard: identifier.value.startsWith('*.') });
     const reusable = await this.ctx.sa.reusableAuthorizations(account.id, profile.name, [...new Set(identifiers.map((i) => base(i).value))], now);
     const pendingExpires = now + profile.pendingAuthorizationLifetime;
@@ -62,7 +83,7 @@ export class Orders {
       linked.push({ id: authzId, expires: pendingExpires });
     }
     const order: Order = {
-      id: newId(),
+      id: orderId,
       accountId: account.id,
       status: 'pending',
       expires: Math.min(now + profile.orderLifetime, ...linked.map((a) => a.expires)),
@@ -72,6 +93,7 @@ export class Orders {
       authzIds: linked.map((a) => a.id),
       createdAt: now,
       profile: profile.name,
+      ...(replaces === undefined ? {} : { replaces }),
     };
     await this.ctx.sa.createOrder(order, created);
     // Every authorization reused: the order is ready at once.

@@ -208,6 +208,7 @@ export class StorageAuthority {
         certificate_id: null,
         created_at: arg(6),
         profile: arg(7),
+        replaces: arg(8),
       }),
     );
     this.insertOrderAuthorization = prepared(db, (d, arg) =>
@@ -369,6 +370,7 @@ export class StorageAuthority {
         order.notAfter ?? null,
         order.createdAt,
         order.profile,
+        order.replaces ?? null,
       );
       for (const [position, authzId] of order.authzIds.entries()) await this.insertOrderAuthorization(trx, order.id, authzId, position);
     });
@@ -413,6 +415,7 @@ export class StorageAuthority {
       certificateId: row.certificate_id ?? undefined,
       createdAt: row.created_at,
       profile: row.profile,
+      replaces: row.replaces ?? undefined,
     };
     return { order, authorizations };
   }

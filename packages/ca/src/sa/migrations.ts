@@ -145,4 +145,60 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0020_incidents': {
+    // RFC 9773 `replaces` on orders and the one order that holds each replaced certificate; incidents and the
+    // certificates they selected (with their progress: replaced, revoked); paused accounts; test mode's ARI windows.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('orders').addColumn('replaces', 'varchar(255)').execute();
+      await db.schema
+        .createTable('certificate_replacements')
+        .addColumn('serial', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('order_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('account_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('incidents')
+        .addColumn('id', 'varchar(32)', (c) => c.primaryKey())
+        .addColumn('name', 'varchar(64)', (c) => c.notNull())
+        .addColumn('selection', 'text', (c) => c.notNull())
+        .addColumn('explanation_url', 'text')
+        .addColumn('deadline', 'bigint', (c) => c.notNull())
+        .addColumn('reason', 'integer', (c) => c.notNull())
+        .addColumn('state', 'varchar(16)', (c) => c.notNull())
+        .addColumn('select_cursor', 'varchar(64)')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('incidents_name_uq').on('incidents').column('name').unique().execute();
+      await db.schema
+        .createTable('incident_certificates')
+        .addColumn('incident_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('certificate_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('serial', 'varchar(64)', (c) => c.notNull())
+        .addColumn('names_key', 'varchar(64)', (c) => c.notNull())
+        .addColumn('not_before', 'bigint', (c) => c.notNull())
+        .addColumn('replaced_at', 'bigint')
+        .addColumn('replaced_by', 'varchar(64)')
+        .addColumn('processed_at', 'bigint')
+        .addPrimaryKeyConstraint('incident_certificates_pk', ['incident_id', 'certificate_id'])
+        .execute();
+      await db.schema.createIndex('incident_certificates_serial_idx').on('incident_certificates').column('serial').execute();
+      await db.schema.createIndex('incident_certificates_names_idx').on('incident_certificates').column('names_key').execute();
+      await db.schema
+        .createTable('account_pauses')
+        .addColumn('account_id', 'varchar(32)', (c) => c.primaryKey())
+        .addColumn('paused_at', 'bigint', (c) => c.notNull())
+        .addColumn('comment', 'text')
+        .execute();
+      await db.schema
+        .createTable('renewal_windows')
+        .addColumn('serial', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('window_start', 'bigint', (c) => c.notNull())
+        .addColumn('window_end', 'bigint', (c) => c.notNull())
+        .addColumn('explanation_url', 'text')
+        .addColumn('set_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

@@ -23,6 +23,8 @@ export interface OrdersTable {
   certificate_id: string | null;
   created_at: number;
   profile: string;
+  /** RFC 9773: the ARI certificate ID of the certificate this order replaces. */
+  replaces: string | null;
 }
 
 export interface AuthorizationsTable {
@@ -110,6 +112,60 @@ export interface StatsDailyTable {
   issued: number;
 }
 
+/** RFC 9773: which order replaces a certificate (one, unless that order went invalid). */
+export interface CertificateReplacementsTable {
+  serial: string;
+  order_id: string;
+  account_id: string;
+  created_at: number;
+}
+
+export interface IncidentsTable {
+  id: string;
+  name: string;
+  /** JSON of the query that selected the certificates. */
+  selection: string;
+  explanation_url: string | null;
+  /** The replacement deadline; after it `incident revoke` revokes what is left. */
+  deadline: number;
+  /** RFC 5280 CRLReason for the bulk revocation. */
+  reason: number;
+  /** 'selecting' (resumable from select_cursor), 'open', 'revoking', 'revoked'. */
+  state: string;
+  select_cursor: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface IncidentCertificatesTable {
+  incident_id: string;
+  certificate_id: string;
+  serial: string;
+  /** Hex SHA-256 of the certificate's sorted names: a newer certificate with the same key replaces it. */
+  names_key: string;
+  not_before: number;
+  replaced_at: number | null;
+  /** Serial of the replacing certificate. */
+  replaced_by: string | null;
+  /** When `incident revoke` handled it (revoked it, or found it already revoked). */
+  processed_at: number | null;
+}
+
+export interface AccountPausesTable {
+  account_id: string;
+  paused_at: number;
+  comment: string | null;
+}
+
+/** Test mode: an ARI window set through the management API, served instead of the computed one. */
+export interface RenewalWindowsTable {
+  serial: string;
+  window_start: number;
+  window_end: number;
+  explanation_url: string | null;
+  set_at: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   orders: OrdersTable;
@@ -119,6 +175,11 @@ export interface Database {
   certificates: CertificatesTable;
   serials: SerialsTable;
   blocked_keys: BlockedKeysTable;
+  certificate_replacements: CertificateReplacementsTable;
+  incidents: IncidentsTable;
+  incident_certificates: IncidentCertificatesTable;
+  account_pauses: AccountPausesTable;
+  renewal_windows: RenewalWindowsTable;
   stats_certificates: StatsCertificatesTable;
   stats_names: StatsNamesTable;
   stats_daily: StatsDailyTable;

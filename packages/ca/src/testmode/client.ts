@@ -17,6 +17,10 @@ export interface ManagementClient {
   certificate(serial: string): Promise<CertificateStatus>;
   /** Revokes as the CA (any RFC 5280 reason code, default 0); rejects when already revoked. */
   revoke(serial: string, reason?: number): Promise<CertificateStatus>;
+  /** RFC 9773: serves this window (RFC 3339 or Date) from renewalInfo for the certificate until cleared. */
+  setAriWindow(serial: string, window: { start: string | Date; end: string | Date; explanationURL?: string }): Promise<void>;
+  /** Back to the computed ARI window. */
+  clearAriWindow(serial: string): Promise<void>;
   /** Adds a TXT value at `host` (e.g. `_acme-challenge.example.com`). */
   setTxt(host: string, value: string): Promise<void>;
   clearTxt(host: string): Promise<void>;
@@ -56,6 +60,9 @@ export function managementClient(url: string): ManagementClient {
     intermediates: () => call('GET', '/intermediates'),
     certificate: (serial) => call('GET', `/certificates/${encodeURIComponent(serial)}`),
     revoke: (serial, reason = 0) => call('POST', '/revoke', { serial, reason }),
+    setAriWindow: (serial, { start, end, explanationURL }) =>
+      call('POST', '/set-ari-window', { serial, start: new Date(start).toISOString(), end: new Date(end).toISOString(), ...(explanationURL ? { explanationURL } : {}) }),
+    clearAriWindow: (serial) => call('POST', '/clear-ari-window', { serial }),
     setTxt: (host, value) => call('POST', '/set-txt', { host, value }),
     clearTxt: (host) => call('POST', '/clear-txt', { host }),
     setCaa: (host, policies) => call('POST', '/set-caa', { host, policies }),

@@ -23,6 +23,12 @@ export interface CertificateStore {
   revokeCertificate(serial: string, reason: number, at: number): Promise<boolean>;
 }
 
+/** Where the API keeps ARI windows it is told to serve (the SA's IncidentStore). */
+export interface RenewalWindowStore {
+  setWindowOverride(serial: string, window: { start: number; end: number; explanationUrl?: string }, at: number): Promise<void>;
+  clearWindowOverride(serial: string): Promise<void>;
+}
+
 /** The parts of an issuer the API lists (an `IssuerChain`'s). */
 export interface ManagedIssuer {
   name: string;
@@ -120,6 +126,13 @@ function stringList(body: Record<string, unknown>, field: string): string[] {
   return value as string[];
 }
 
+function rfc3339(body: Record<string, unknown>, field: string): number {
+  const value = stringField(body, field);
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) throw new HttpError(400, `"${field}" must be an RFC 3339 date-time, got ${JSON.stringify(value)}`);
+  return ms;
+}
+
 function caaPolicies(body: Record<string, unknown>): TestCaaRecord[] {
   const { policies } = body;
   if (!Array.isArray(policies)) throw new HttpError(400, '"policies" must be an array of {flags?, tag, value}');
@@ -142,10 +155,10 @@ function store(change: () => void): undefined {
 }
 
 export async function startManagementApi(
-  sources: { records: TestDnsRecords; certificates: CertificateStore; issuers: readonly ManagedIssuer[]; clock: Clock; faults: Faults },
+  sources: { records: TestDnsRecords; certificates: CertificateStore; issuers: readonly ManagedIssuer[]; clock: Clock; faults: Faults; renewalWindows: RenewalWindowStore },
   port = 0,
 ): Promise<ManagementApi> {
-  const { records, certificates, clock, faults } = sources;
+  const { records, certificates, clock, faults, renewalWindows } = sources;
   const roots = chainRoots(sources.issuers);
   const intermediates: ChainCertificate[] = sources.issuers.flatMap((i) => i.chainsPem.map((pem, chain) => ({ issuer: i.name, chain, pem })));
 
@@ -163,6 +176,21 @@ export async function startManagementApi(
       const record = await certificate(stringField(body, 'serial'));
       if (!(await certificates.revokeCertificate(record.serial, reason, clock.now()))) throw new HttpError(409, `certificate ${record.serial} is already revoked`);
       return statusOf(await certificate(record.serial));
+    },
+    // RFC 9773: the renewalInfo window served for a certificate from now on (until cleared), instead of the computed one.
+    '/set-ari-window': async (body) => {
+      const record = await certificate(stringField(body, 'serial'));
+      const start = rfc3339(body, 'start');
+      const end = rfc3339(body, 'end');
+      if (end <= start) throw new HttpError(400, '"end" must be later than "start" (RFC 9773 §4.2 forbids serving such a window)');
+      const { explanationURL } = body;
+      if (explanationURL !== undefined && typeof explanationURL !== 'string') throw new HttpError(400, '"explanationURL" must be a string');
+      await renewalWindows.setWindowOverride(record.serial, { start, end, explanationUrl: explanationURL }, clock.now());
+      return undefined;
+    },
+    '/clear-ari-window': async (body) => {
+      await renewalWindows.clearWindowOverride((await certificate(stringField(body, 'serial'))).serial);
+      return undefined;
     },
     // As pebble-challtestsrv: set-txt adds a value (a name and its wildcard share `_acme-challenge`).
     '/set-txt': (body) => store(() => records.addTxt(stringField(body, 'host'), stringField(body, 'value'))),

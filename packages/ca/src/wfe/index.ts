@@ -69,6 +69,7 @@ const paths = {
   challenge: (authzId: string, id: string) => `/acme/chall/${authzId}/${id}`,
   certificate: (id: string, alternate?: number) => (alternate ? `/acme/cert/${id}/${alternate}` : `/acme/cert/${id}`),
   issuer: (name: string) => `/acme/issuer/${name}`,
+  renewalInfo: '/acme/renewal-info',
 };
 
 function iso(ms: number): string {
@@ -227,6 +228,7 @@ export function buildWfe(options: WfeOptions) {
     if (order.notBefore !== undefined) json.notBefore = iso(order.notBefore);
     if (order.notAfter !== undefined) json.notAfter = iso(order.notAfter);
     json.profile = order.profile;
+    if (order.replaces !== undefined) json.replaces = order.replaces;
     if (order.error) json.error = order.error;
     if (order.certificateId) json.certificate = base + paths.certificate(order.certificateId);
     return json;
@@ -276,6 +278,7 @@ export function buildWfe(options: WfeOptions) {
       newOrder: base + paths.newOrder,
       revokeCert: base + paths.revokeCert,
       keyChange: base + paths.keyChange,
+      renewalInfo: base + paths.renewalInfo,
       meta,
     };
   });
@@ -473,6 +476,16 @@ export function buildWfe(options: WfeOptions) {
       return sendCertificate(request, reply);
     });
   }
+
+  // RFC 9773 §4.1: an unauthenticated GET, so that caches can serve it; Retry-After says when to ask again.
+  app.get<{ Params: { id: string } }>(`${paths.renewalInfo}/:id`, async (request, reply) => {
+    const info = await ra.renewalInfo.get(request.params.id);
+    reply.header('Retry-After', String(info.retryAfterSeconds));
+    return {
+      suggestedWindow: { start: iso(info.suggestedWindow.start), end: iso(info.suggestedWindow.end) },
+      ...(info.explanationURL ? { explanationURL: info.explanationURL } : {}),
+    };
+  });
 
   app.get<{ Params: { name: string } }>('/acme/issuer/:name', async (request, reply) => {
     const chain = ra.certificates.issuer(request.params.name);
