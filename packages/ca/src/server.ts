@@ -20,6 +20,9 @@ import { startTestMode, type TestMode } from './testmode/index.js';
 import { startManagementApi } from './testmode/management.js';
 import { IncidentStore } from './sa/incidents.js';
 import { Faults, FaultyValidator } from './testmode/faults.js';
+import { StatsService } from './stats/index.js';
+import { StatsStore } from './sa/stats.js';
+import { startMetricsServer } from './core/metrics.js';
 
 export interface RunningCa {
   directoryUrl: string;
@@ -30,6 +33,8 @@ export interface RunningCa {
   port: number;
   /** Port of the plain-HTTP listener serving AIA issuer certificates. */
   httpPort: number;
+  /** `http://host:port/metrics` for Prometheus, when `metrics.port` is set. */
+  metricsUrl?: string;
   /**
    * With `testMode.enabled`: the DNS server's records and addresses, the ports the VA fetches challenges from, and
    * the management API's URL.
@@ -98,6 +103,14 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   const nonces = await openNonceStore(config.nonces, { clock, onError: (err) => logger.error({ err }, 'nonce store failed') });
   opened.push(() => nonces.close());
 
+  const stats = config.stats.enabled
+    ? new StatsService(new StatsStore(sa.db), clock, { snapshotIntervalMs: config.stats.snapshotInterval, cacheTtlMs: config.stats.cacheTtl, days: config.stats.days }, logger)
+    : undefined;
+  stats?.start();
+  opened.push(() => stats?.close());
+  const metrics = config.metrics.port === undefined ? undefined : await startMetricsServer(config.metrics.host, config.metrics.port).catch(undo);
+  opened.push(() => metrics?.close());
+
   // AIA issuer certificates and CRLs over plain HTTP, as the BRs require for caIssuers and CRL distribution points.
   const crls = new CrlPublisher(sa, clock);
   let urlBase = '';
@@ -109,6 +122,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     routes.set(paths.crl, { kind: 'crl', chain });
   }
   const aiaServer: Server = createServer((request, response) => {
+    if (stats?.handle(request, response)) return;
     const route = routes.get(request.url ?? '');
     if (!route || (request.method !== 'GET' && request.method !== 'HEAD')) {
       response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
@@ -182,6 +196,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     rootsPem: rootsPemOf(hierarchy),
     port,
     httpPort,
+    metricsUrl: metrics?.url,
     testMode: testMode && management && faults && { ...testMode, managementUrl: management.url, faults },
     close: () =>
       (closed ??= (async () => {

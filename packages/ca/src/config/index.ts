@@ -90,6 +90,26 @@ export const caConfigSchema = z.strictObject({
       urlBase: z.url().optional(),
     })
     .prefault({}),
+  /** The public stats page (`/stats`, `/stats.json`) on the plain-HTTP port. */
+  stats: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** How often the current UTC day's figures are counted again (a walk over the unexpired certificates). */
+      snapshotInterval: durationSchema.prefault('1h'),
+      /** How long the rendered page and JSON are served from memory. */
+      cacheTtl: durationSchema.prefault('60s'),
+      /** How many days the charts show. */
+      days: z.number().int().min(1).max(3650).default(365),
+    })
+    .prefault({}),
+  /** Prometheus `GET /metrics` on a listener of its own; off unless `port` is set (0 = a free port). */
+  metrics: z
+    .strictObject({
+      /** Loopback by default: metrics name internal routes and rates, so they are for the operator's scraper only. */
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.optional(),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),

@@ -6,6 +6,7 @@ import { problemStatusOfType } from '../core/problems.js';
 import type { ValidationResult } from '../va/index.js';
 import { ownedBy, type RaContext } from './context.js';
 import { failedValidationTransaction } from './ratelimits/index.js';
+import { observeValidation } from '../core/metrics.js';
 
 export function keyAuthorization(token: string, accountThumbprint: string): string {
   return `${token}.${accountThumbprint}`;
@@ -77,6 +78,7 @@ export class Authorizations {
       result = { ok: false, problem: { type: 'urn:ietf:params:acme:error:serverInternal', detail: `validation failed: ${(err as Error).message}` }, records: [] };
     }
     const at = this.ctx.clock.now();
+    observeValidation(challenge.type, result.ok ? 'valid' : result.problem.type);
     try {
       if (result.ok) {
         const reuse = this.ctx.profiles.reuseOf(authz.profile);

@@ -17,6 +17,8 @@ import { parseCsr, type ParsedCsr } from './csr.js';
 import type { RenewalInfo } from './ari.js';
 import type { Profile } from './profiles.js';
 import { certificateTransactions, type Transaction } from './ratelimits/index.js';
+import { observeIssuance } from '../core/metrics.js';
+import { StatsStore } from '../sa/stats.js';
 
 /** Off the event loop (libuv thread pool), like the signing. */
 const verifyAsync = promisify(verify);
@@ -94,6 +96,9 @@ export class Finalizer {
       throw err;
     }
     await this.ctx.limiter.spend(certificateLimits);
+    observeIssuance(profile.name, issuer.name);
+    // The certificate is issued whatever happens here; a missed row only undercounts the stats page.
+    await new StatsStore(this.ctx.sa.db).recordIssuance(record, order.identifiers, this.ctx.clock.now()).catch((err: unknown) => this.ctx.logger.error({ err, order: order.id }, 'recording the certificate for the stats page failed'));
     await this.renewalInfo.noteIssued(order, record);
     // What getOrder would read back: a stored certificate makes the order valid (it was ready, so it has no error).
     return { ...order, status: 'valid', certificateId: record.id };

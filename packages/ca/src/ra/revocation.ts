@@ -6,6 +6,7 @@ import { AcmeProblem, type Account } from '../core/index.js';
 import { x509 } from '../issuer/index.js';
 import { spkiOfJwk } from './accounts.js';
 import type { RaContext } from './context.js';
+import { observeRevocation } from '../core/metrics.js';
 
 /** RFC 5280 reason codes a subscriber may ask for (BR 4.9.1.1; privilegeWithdrawn and others are the CA's). */
 const SUBSCRIBER_REASONS = new Set([0, 1, 3, 4, 5]);
@@ -56,5 +57,6 @@ export class Revocation {
     if (record.revokedAt !== undefined || !(await this.ctx.sa.revokeCertificate(record.serial, reason, this.ctx.clock.now()))) {
       throw new AcmeProblem('alreadyRevoked', 'the certificate is already revoked');
     }
+    observeRevocation(reason);
   }
 }

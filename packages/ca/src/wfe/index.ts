@@ -22,6 +22,7 @@ import {
 } from './jws.js';
 import type { NonceStore } from './nonces.js';
 import type { Faults } from '../testmode/faults.js';
+import { observeHttpRequest } from '../core/metrics.js';
 
 export interface WfeOptions {
   ra: RegistrationAuthority;
@@ -112,6 +113,11 @@ export function buildWfe(options: WfeOptions) {
       }
     });
   }
+
+  // Labelled by route pattern, not URL: order and authorization IDs would make every request a new time series.
+  app.addHook('onResponse', async (request, reply) => {
+    observeHttpRequest(request.routeOptions.url ?? 'unmatched', request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
 
   // Every response names the directory; every POST response carries a fresh nonce (RFC 8555 §6.5).
   app.addHook('onSend', async (request, reply, payload) => {
