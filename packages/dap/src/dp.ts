@@ -9,6 +9,14 @@ import {
 } from '@cobble/vdaf';
 import { sumMax, type Prio3, type VdafConfig } from './vdaf.js';
 
+/** An invalid DP setting; the message names the key (`dp.…`) or the --dp spec. */
+export class DpError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DpError';
+  }
+}
+
 export const dpSchema = z.discriminatedUnion('mechanism', [
   z.object({
     mechanism: z.literal('discrete-gaussian'),
@@ -41,7 +49,7 @@ export function sensitivity(vdaf: VdafConfig): { l1: number; l2: number } {
       return { l1: max, l2: max };
     }
     default:
-      throw new Error(`differential privacy is implemented for Prio3Sum, Prio3SumVec and Prio3Histogram, not ${vdaf.type}`);
+      throw new DpError(`differential privacy is implemented for Prio3Sum, Prio3SumVec and Prio3Histogram, not ${vdaf.type}`);
   }
 }
 
@@ -49,12 +57,12 @@ export function sensitivity(vdaf: VdafConfig): { l1: number; l2: number } {
 export function noiseDistribution(vdaf: VdafConfig, dp: DpConfig): NoiseDistribution {
   const s = sensitivity(vdaf);
   if (dp.mechanism === 'discrete-gaussian') {
-    if ((dp.sigma === undefined) === (dp.epsilon === undefined)) throw new Error('dp: give either sigma or epsilon (with an optional delta)');
-    if (dp.delta !== undefined && dp.epsilon === undefined) throw new Error('dp.delta: goes with epsilon');
+    if ((dp.sigma === undefined) === (dp.epsilon === undefined)) throw new DpError('dp: give either sigma or epsilon (with an optional delta)');
+    if (dp.delta !== undefined && dp.epsilon === undefined) throw new DpError('dp.delta: goes with epsilon');
     const sigma = dp.sigma ?? gaussianSigmaForZcdp(s.l2, dp.delta === undefined ? dp.epsilon! ** 2 / 2 : zcdpRhoFor(dp.epsilon!, dp.delta));
     return { mechanism: 'discrete-gaussian', parameter: toRational(sigma, 'dp.sigma') };
   }
-  if ((dp.scale === undefined) === (dp.epsilon === undefined)) throw new Error('dp: give either scale or epsilon');
+  if ((dp.scale === undefined) === (dp.epsilon === undefined)) throw new DpError('dp: give either scale or epsilon');
   return { mechanism: 'discrete-laplace', parameter: toRational(dp.scale ?? laplaceScaleFor(s.l1, dp.epsilon!), 'dp.scale') };
 }
 
@@ -71,4 +79,35 @@ export function unshardNoised(vdaf: Prio3, cfg: VdafConfig, shares: Uint8Array[]
   const agg = vdaf.aggregate(shares.map((s) => vdaf.decodeAggregateShare(s)));
   const values = centeredIntegers(vdaf.field, agg.data).map((x) => (x >= BigInt(Number.MIN_SAFE_INTEGER) && x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x));
   return cfg.type === 'Prio3Sum' ? values[0] : values;
+}
+
+export const DP_SPEC_FORMS = ['gaussian:sigma=S', 'gaussian:epsilon=E', 'gaussian:epsilon=E,delta=D', 'laplace:scale=B', 'laplace:epsilon=E', "'{\"mechanism\":\"discrete-gaussian\",\"sigma\":3}'"];
+
+/** `cobble dap task create --dp SPEC`: `gaussian:epsilon=1,delta=1e-9`, `laplace:scale=4`, or the task JSON's object. */
+export function parseDpSpec(spec: string): DpConfig {
+  const fail = (why: string): never => {
+    throw new DpError(`--dp ${spec}: ${why}; use one of ${DP_SPEC_FORMS.join(', ')}`);
+  };
+  let input: unknown;
+  if (spec.trim().startsWith('{')) {
+    try {
+      input = JSON.parse(spec);
+    } catch (e) {
+      fail(`not valid JSON (${(e as Error).message})`);
+    }
+  } else {
+    const [name, params = ''] = spec.split(':', 2);
+    const mechanism = { gaussian: 'discrete-gaussian', 'discrete-gaussian': 'discrete-gaussian', laplace: 'discrete-laplace', 'discrete-laplace': 'discrete-laplace' }[name.toLowerCase()];
+    if (!mechanism) fail(`unknown mechanism '${name}'`);
+    const o: Record<string, unknown> = { mechanism };
+    for (const kv of params.split(',').filter(Boolean)) {
+      const [k, v] = kv.split('=');
+      if (v === undefined || !Number.isFinite(Number(v))) fail(`'${kv}' is not KEY=NUMBER`);
+      o[k] = Number(v);
+    }
+    input = o;
+  }
+  const r = dpSchema.safeParse(input);
+  if (!r.success) fail(`${r.error.issues[0].path.join('.') || 'mechanism'}: ${r.error.issues[0].message}`);
+  return r.data!;
 }

@@ -12,6 +12,7 @@ export { b64url, fromB64url } from './codec.js';
 export type { DapVersion } from './messages/index.js';
 export { startDapDemo, type DapDemo } from './demo.js';
 export { runDriver, DRIVER_KINDS, type DriverKind, type RunningDriver } from './aggregator/drivers/run.js';
+export { DP_SPEC_FORMS, DpError, noiseDistribution, parseDpSpec, type DpConfig } from './dp.js';
 export { ConfigError, loadDapConfigFile, parseDapConfig, type DapServeConfig } from './config.js';
 export { Keyring as HpkeKeyring } from './aggregator/keys.js';
 export { GarbageCollector } from './aggregator/gc.js';

@@ -2,11 +2,16 @@
 // in the collected aggregate has the variance of two independent samples (2σ² for the discrete Gaussian), not one
 // and not zero. With DP off the aggregate is exact. Invalid DP settings are refused naming task.dp.
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { discreteGaussianVariance, discreteLaplaceVariance } from '@cobble/vdaf';
 import { DapClient, DapCollector, TaskError, taskFromJson, taskToJson, type VdafConfig } from '../src/index.js';
-import { noiseDistribution, type DpConfig } from '../src/dp.js';
+import { noiseDistribution, parseDpSpec, type DpConfig } from '../src/dp.js';
 import { provision, startPair, type Pair } from './harness.js';
+import { cobbleBin } from './support/processes.js';
 
 const P = 60;
 
@@ -100,4 +105,30 @@ test('DP settings are validated and round-trip through the task JSON', async () 
   const rho = (Math.sqrt(Math.log(1e6) + 1) - Math.sqrt(Math.log(1e6))) ** 2;
   const sigma = noiseDistribution({ type: 'Prio3Histogram', length: 4, chunkLength: 2 }, { mechanism: 'discrete-gaussian', epsilon: 1, delta: 1e-6 }).parameter;
   assert.ok(Math.abs(Number(sigma.num) / Number(sigma.den) - Math.SQRT2 / Math.sqrt(2 * rho)) < 1e-9);
+});
+
+test('--dp specs: short forms and JSON; errors list the forms', () => {
+  assert.deepEqual(parseDpSpec('gaussian:epsilon=1,delta=1e-9'), { mechanism: 'discrete-gaussian', epsilon: 1, delta: 1e-9 });
+  assert.deepEqual(parseDpSpec('Laplace:scale=4'), { mechanism: 'discrete-laplace', scale: 4 });
+  assert.deepEqual(parseDpSpec('{"mechanism":"discrete-gaussian","sigma":3}'), { mechanism: 'discrete-gaussian', sigma: 3 });
+  assert.throws(() => parseDpSpec('uniform:scale=1'), /unknown mechanism 'uniform'.*gaussian:sigma=S/);
+  assert.throws(() => parseDpSpec('laplace:sigma=1'), /laplace:scale=B/);
+  assert.throws(() => parseDpSpec('gaussian:sigma=x'), /'sigma=x' is not KEY=NUMBER/);
+});
+
+test('cobble dap task create --dp: the task and the collector parameters carry it; a VDAF without DP is refused naming --dp', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cobble-dap-dp-'));
+  try {
+    for (const role of ['leader', 'helper']) writeFileSync(join(dir, `${role}.yaml`), `role: ${role}\nstorage: { sqlite: ${role}.sqlite }\n`);
+    const args = ['dap', 'task', 'create', '--version', 'dap-18', '--leader', 'http://127.0.0.1:1/', '--helper', 'http://127.0.0.1:2/', '--leader-config', join(dir, 'leader.yaml'), '--helper-config', join(dir, 'helper.yaml'), '--out', dir];
+    const ok = spawnSync(process.execPath, [cobbleBin, ...args, '--vdaf', 'histogram:4', '--dp', 'laplace:epsilon=0.5'], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stderr);
+    const collector = JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.collector.json'))!), 'utf8'));
+    assert.deepEqual(collector.dp, { mechanism: 'discrete-laplace', epsilon: 0.5 });
+    const bad = spawnSync(process.execPath, [cobbleBin, ...args, '--vdaf', 'count', '--dp', 'gaussian:sigma=2'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--dp gaussian:sigma=2: differential privacy is implemented for Prio3Sum, Prio3SumVec and Prio3Histogram, not Prio3Count/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
-  ConfigError, DapClient, DapCollector, DapCollectError, DapStore, DapUploadError, HpkeKeyring, KeyError, TaskError, VDAF_SPEC_FORMS, chooseCollectInterval, DRIVER_KINDS, runDriver, type DriverKind,
+  ConfigError, DapClient, DapCollector, DapCollectError, DapStore, DapUploadError, HpkeKeyring, KeyError, TaskError, VDAF_SPEC_FORMS, chooseCollectInterval, DRIVER_KINDS, runDriver, type DriverKind, DP_SPEC_FORMS, DpError, noiseDistribution, parseDpSpec,
   collectorHpkeConfigFrom, formatTime, loadDapConfigFile, newTask, parseDapConfig, parseTime, parseVdafSpec, startAggregator, taskToJson,
   type ClientParams, type CollectorParams, type DapServeConfig,
 } from '@cobble/dap';
@@ -21,13 +21,14 @@ const usage = `usage:
       PostgreSQL database (storage: { postgres: URL }); leases share the work.
   cobble dap task create --leader URL --helper URL --vdaf SPEC [--version dap-09|dap-18] [--min-batch-size N]
         [--time-precision SECONDS] [--batch-mode time-interval|leader-selected] [--max-batch-size N] [--expires TIME]
-        [--collector-hpke-config FILE|BASE64URL]
+        [--collector-hpke-config FILE|BASE64URL] [--dp DP]
         [--leader-config FILE --helper-config FILE | --leader-admin URL --helper-admin URL --admin-token TOKEN]
         [--out DIR]
       Creates a task on both aggregators and prints what the client and the collector need. With
       --collector-hpke-config (an encoded HpkeConfig: base64url, a file of it, or an earlier collector JSON) the
       collector keeps its own private key and the collector parameters carry none.
       SPEC: ${VDAF_SPEC_FORMS.join('\n            | ')}
+      DP (differential privacy noise each aggregator adds; Sum, SumVec, Histogram): ${DP_SPEC_FORMS.join(' | ')}
   cobble dap upload --params CLIENT.json [--time TIME] VALUE...
       Uploads one report per VALUE (JSON: 1, true, 3, [1,2,3]).
   cobble dap collect --params COLLECTOR.json [--start TIME] [--end TIME | --duration SECONDS]
@@ -130,7 +131,7 @@ async function taskCreate(args: string[]): Promise<number> {
     leader: { type: 'string' }, helper: { type: 'string' }, vdaf: { type: 'string' }, version: { type: 'string' }, 'min-batch-size': { type: 'string' },
     'time-precision': { type: 'string' }, 'batch-mode': { type: 'string' }, 'max-batch-size': { type: 'string' }, expires: { type: 'string' },
     'leader-config': { type: 'string' }, 'helper-config': { type: 'string' }, 'leader-admin': { type: 'string' }, 'helper-admin': { type: 'string' },
-    'admin-token': { type: 'string' }, out: { type: 'string' }, 'collector-hpke-config': { type: 'string' },
+    'admin-token': { type: 'string' }, out: { type: 'string' }, 'collector-hpke-config': { type: 'string' }, dp: { type: 'string' },
   });
   const v = values as Record<string, string | undefined>;
   if (!v.leader || !v.helper || !v.vdaf) throw new CliError(`--leader, --helper and --vdaf are required\n\n${usage}`, 2);
@@ -147,14 +148,22 @@ async function taskCreate(args: string[]): Promise<number> {
   let t;
   try {
     const hpke = v['collector-hpke-config'];
+    const dp = v.dp === undefined ? undefined : parseDpSpec(v.dp);
     t = await newTask({
       version, leaderUrl: v.leader, helperUrl: v.helper, vdaf: parseVdafSpec(v.vdaf, version), batchMode, minBatchSize: int(v['min-batch-size'], '--min-batch-size'),
       maxBatchSize: int(v['max-batch-size'], '--max-batch-size'), timePrecision: int(v['time-precision'], '--time-precision'),
       taskEnd: v.expires === undefined ? undefined : parseTime(v.expires, '--expires'),
-      collectorHpkeConfig: hpke === undefined ? undefined : collectorHpkeConfigFrom(fileOrValue(hpke), `--collector-hpke-config ${hpke}`),
+      collectorHpkeConfig: hpke === undefined ? undefined : collectorHpkeConfigFrom(fileOrValue(hpke), `--collector-hpke-config ${hpke}`), dp,
     });
+    if (dp) {
+      try {
+        noiseDistribution(t.leader.vdaf, dp);
+      } catch (e) {
+        throw new CliError(`--dp ${v.dp}: ${(e as Error).message}`, 2);
+      }
+    }
   } catch (e) {
-    if (e instanceof TaskError) throw new CliError(e.message, 2);
+    if (e instanceof TaskError || e instanceof DpError) throw new CliError(e.message, 2);
     throw e;
   }
   if (v['leader-admin'] || v['helper-admin']) {
