@@ -1,0 +1,107 @@
+// `/metrics` as Prometheus scrapes it, on the CA's own metrics listener: after a real issuance over http-01, a failed
+// validation and a revocation, the request, latency, issuance, validation and revocation series moved by exactly what
+// happened; the CRL age gauge reads the time since the last CRL; Node's process metrics are there.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { FakeClock } from '../src/core/clock.js';
+import { recordCrlGenerated } from '../src/core/metrics.js';
+import { issueViaHttp01, splitPemChain, type AcmeTestClient } from './support/acme.js';
+import { startHarness, type Harness } from './support/harness.js';
+
+let h: Harness;
+let client: AcmeTestClient;
+
+before(async () => {
+  h = await startHarness({ metrics: { port: 0 } });
+  client = await h.client();
+  const registered = await client.register();
+  if (registered.status !== 201) throw new Error(`newAccount: ${registered.status} ${registered.text()}`);
+});
+after(async () => {
+  await h?.close();
+});
+
+type Sample = { name: string; labels: Record<string, string>; value: number };
+
+/** The samples of a Prometheus text exposition (no escapes in our label values). */
+function parse(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return samples;
+}
+
+async function scrape(): Promise<Sample[]> {
+  const response = await fetch(h.ca.metricsUrl!);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
+  return parse(await response.text());
+}
+
+/** The sum over the samples of `name` whose labels include `labels`. */
+function total(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  return samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+test('counters move with an issuance, a failed validation and a revocation', async () => {
+  assert.match(h.ca.metricsUrl!, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+  const before = await scrape();
+
+  const issued = await issueViaHttp01(client, h.responder, ['metrics.example.com', 'www.metrics.example.com']);
+  // A challenge answered with nothing served: the VA gets a 404 and the validation fails as unauthorized.
+  const order = (await client.newOrder(['unserved.example.com'])).json();
+  const authz = (await client.post(order.authorizations[0], undefined)).json();
+  const challenge = authz.challenges.find((c: { type: string }) => c.type === 'http-01');
+  assert.equal((await client.post(challenge.url, {})).status, 200);
+  assert.equal((await client.poll(order.authorizations[0])).json().status, 'invalid');
+  const leaf = new X509Certificate(splitPemChain(issued.chainPem)[0]!);
+  assert.equal((await client.post(client.directory.revokeCert, { certificate: leaf.raw.toString('base64url'), reason: 4 })).status, 200);
+
+  const afterwards = await scrape();
+  const moved = (name: string, labels: Record<string, string> = {}) => total(afterwards, name, labels) - total(before, name, labels);
+  assert.equal(moved('cobble_ca_issuances_total', { profile: 'classic' }), 1);
+  assert.equal(moved('cobble_ca_validations_total', { type: 'http-01', outcome: 'valid' }), 2);
+  assert.equal(moved('cobble_ca_validations_total', { type: 'http-01', outcome: 'unauthorized' }), 1);
+  assert.equal(moved('cobble_ca_revocations_total', { reason: 'superseded' }), 1);
+  assert.equal(moved('cobble_ca_revocations_total'), 1);
+  // Two orders; one finalize; one revocation; by route pattern, never by object URL.
+  assert.equal(moved('cobble_ca_http_requests_total', { route: '/acme/new-order', method: 'POST', status: '201' }), 2);
+  assert.equal(moved('cobble_ca_http_requests_total', { route: '/acme/order/:id/finalize', method: 'POST', status: '200' }), 1);
+  assert.equal(moved('cobble_ca_http_requests_total', { route: '/acme/revoke-cert', method: 'POST', status: '200' }), 1);
+  assert.ok(!afterwards.some((s) => s.name === 'cobble_ca_http_requests_total' && /\/acme\/order\/[A-Za-z0-9_-]{10,}/.test(s.labels.route!)));
+  assert.equal(moved('cobble_ca_http_request_duration_seconds_count', { route: '/acme/order/:id/finalize', method: 'POST' }), 1);
+  // The finalize took some time, and fell into a finite bucket.
+  assert.ok(moved('cobble_ca_http_request_duration_seconds_sum', { route: '/acme/order/:id/finalize' }) > 0);
+  assert.equal(moved('cobble_ca_http_request_duration_seconds_bucket', { route: '/acme/order/:id/finalize', le: '+Inf' }), 1);
+  // Node's default process metrics.
+  assert.ok(total(afterwards, 'process_cpu_user_seconds_total') > 0);
+  assert.ok(total(afterwards, 'nodejs_heap_size_used_bytes') > 0);
+});
+
+test('the CRL age gauge is the time since the thisUpdate of the last CRL of each shard', async () => {
+  const clock = new FakeClock(Date.UTC(2026, 11, 4, 12));
+  recordCrlGenerated('metrics-test-issuer', 3, new Date(clock.now()), clock);
+  recordCrlGenerated('metrics-test-issuer', 4, clock.now() - 5_000, clock);
+  clock.advance(90_000);
+  let samples = await scrape();
+  assert.equal(total(samples, 'cobble_ca_crl_age_seconds', { issuer: 'metrics-test-issuer', shard: '3' }), 90);
+  assert.equal(total(samples, 'cobble_ca_crl_age_seconds', { issuer: 'metrics-test-issuer', shard: '4' }), 95);
+  // A newer CRL of shard 3 resets its age.
+  recordCrlGenerated('metrics-test-issuer', 3, clock.now(), clock);
+  clock.advance(1_500);
+  samples = await scrape();
+  assert.equal(total(samples, 'cobble_ca_crl_age_seconds', { issuer: 'metrics-test-issuer', shard: '3' }), 1.5);
+});
+
+test('the metrics listener answers GET /metrics only', async () => {
+  const base = h.ca.metricsUrl!.replace(/\/metrics$/, '');
+  assert.equal((await fetch(`${base}/`)).status, 404);
+  assert.equal((await fetch(`${base}/metrics`, { method: 'POST' })).status, 404);
+});
