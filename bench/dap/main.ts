@@ -2,16 +2,18 @@
 // leader and helper as separate processes on this machine (SQLite, one file each), and on PostgreSQL with the
 // leader split into `cobble dap run` processes (report writer, job creator, aggregation drivers, collection
 // driver) as Janus runs it. Reports are generated before the clock starts (client cost is not part of the figure).
-// Also: HPKE open per report, ours vs @hpke/core.
+// Also: HPKE open per report, ours vs @hpke/core; and garbage collection of --gc-reports expired reports (stored
+// as aggregated reports are, shares scrubbed) by a `cobble dap run gc` process, with its memory sampled.
 // Usage: npm run bench -- dap [--count N] [--histogram N] [--quick] [--job-size N] [--drivers N] [--agg-procs N]
-//        [--only sqlite|postgres]
+//        [--only sqlite|postgres|gc] [--gc-reports N]
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
-import { DapClient, DapCollector, newTask, taskToJson, type ClientParams, type DapVersion, type VdafConfig } from '@cobble/dap';
+import pg from 'pg';
+import { DapClient, DapCollector, DapStore, newTask, taskToJson, type ClientParams, type DapVersion, type VdafConfig } from '@cobble/dap';
 import { HpkeRecipient, generateKeyPair, seal } from '../../packages/dap/src/hpke/index.js';
 import { freePort, runDapDriver, serveDap } from '../../packages/dap/test/support/processes.js';
 import { createDatabases } from '../../packages/dap/test/support/postgres.js';
@@ -19,7 +21,7 @@ import { paramsCodec, paramsVdaf, paramsWireContext } from '../../packages/dap/s
 import type { HpkeConfig, Report } from '../../packages/dap/src/messages/index.js';
 
 const { values: args } = parseArgs({
-  options: { count: { type: 'string' }, histogram: { type: 'string' }, quick: { type: 'boolean' }, 'job-size': { type: 'string' }, drivers: { type: 'string' }, 'agg-procs': { type: 'string' }, only: { type: 'string' } },
+  options: { count: { type: 'string' }, histogram: { type: 'string' }, quick: { type: 'boolean' }, 'job-size': { type: 'string' }, drivers: { type: 'string' }, 'agg-procs': { type: 'string' }, only: { type: 'string' }, 'gc-reports': { type: 'string' } },
 });
 const jobSize = Number(args['job-size'] ?? 2000);
 // Watchdog: names the stage if one stalls, so a hang shows where it is instead of going silent.
@@ -129,6 +131,67 @@ async function run(store: 'sqlite' | 'postgres', name: string, version: DapVersi
   }
 }
 
+/** Resident and peak memory of a process, from /proc (kB). */
+function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1]);
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+interface GcRow {
+  reports: number;
+  storeS: number;
+  gcS: number;
+  rssStartMb: number;
+  rssPeakMb: number;
+}
+
+/** Stores `n` expired reports of one task in PostgreSQL, then times `cobble dap run gc` deleting them all. */
+async function gcBench(n: number): Promise<GcRow> {
+  const pgdb = await createDatabases(['benchgc']);
+  if (!pgdb) throw new Error('PostgreSQL is unreachable; run with --only sqlite');
+  const dir = mkdtempSync(join(tmpdir(), 'cobble-bench-dapgc-'));
+  const store = await DapStore.open({ postgres: pgdb.urls[0] });
+  const db = new pg.Client({ connectionString: pgdb.urls[0] });
+  let gc: ChildProcess | undefined;
+  try {
+    const t = await newTask({ version: 'dap-18', leaderUrl: 'http://127.0.0.1:1/', helperUrl: 'http://127.0.0.1:2/', vdaf: { type: 'Prio3Count' }, minBatchSize: 1, timePrecision: 3600, reportExpiryAge: 3600 });
+    await store.putTask({ taskId: t.client.taskId, role: 'leader', version: 'dap-18', definition: JSON.stringify(taskToJson(t.leader)), at: Date.now() });
+    await db.connect();
+    const old = Math.floor(Date.now() / 1000) - 7200;
+    setStage(`gc: storing ${n} reports`);
+    const s0 = performance.now();
+    // Aggregated reports as the leader keeps them (state 1, shares scrubbed), spread over hourly buckets.
+    for (let i = 0; i < n; i += 100_000) {
+      await db.query(`insert into client_reports (task_id, report_id, time, state, job_id, public_extensions, public_share, leader_share, helper_share, created_at)
+        select $1, decode(lpad(to_hex(g), 32, '0'), 'hex'), $2 - (g % 24) * 3600, 1, decode(lpad(to_hex(g / 1000), 32, '0'), 'hex'), '', '', '', '', $3
+        from generate_series($4::bigint, $5::bigint) g`, [t.client.taskId, old - (old % 3600), Date.now(), i + 1, Math.min(n, i + 100_000)]);
+    }
+    const storeS = (performance.now() - s0) / 1000;
+    console.error(`  gc: ${n} reports stored in ${storeS.toFixed(1)} s`);
+    writeFileSync(join(dir, 'leader.yaml'), ['role: leader', `storage: { postgres: "${pgdb.urls[0]}" }`, 'tunables: { gcIntervalMs: 100, gcBatchLimit: 5000, gcMaxRounds: 20 }', 'keyRotation: { checkIntervalSeconds: 0 }', ''].join('\n'));
+    setStage('gc: collecting garbage');
+    const g0 = performance.now();
+    gc = await runDapDriver('gc', join(dir, 'leader.yaml'));
+    const rssStart = memoryOf(gc.pid!).rss;
+    let left = n;
+    while (left > 0) {
+      await new Promise((r) => setTimeout(r, 250));
+      left = Number((await db.query('select count(*) n from client_reports')).rows[0].n);
+    }
+    const gcS = (performance.now() - g0) / 1000;
+    const mem = memoryOf(gc.pid!);
+    return { reports: n, storeS, gcS, rssStartMb: rssStart / 1024, rssPeakMb: mem.hwm / 1024 };
+  } finally {
+    gc?.kill('SIGTERM');
+    await db.end().catch(() => undefined);
+    await store.close();
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(dir, { recursive: true, force: true });
+    await pgdb.drop();
+  }
+}
+
 async function hpkeOpenBench(n: number): Promise<{ ours: number; peer: number }> {
   const kp = generateKeyPair();
   const info = new TextEncoder().encode('dap-18 input share\x01\x02');
@@ -170,4 +233,11 @@ for (const store of ['sqlite', 'postgres'] as const) {
 console.log('\n| storage | VDAF | DAP | reports | upload (s) | upload → collected (s) | reports/s end to end |');
 console.log('|---|---|---|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.store} | ${r.name} | ${r.version} | ${r.reports} | ${r.uploadS.toFixed(2)} | ${r.totalS.toFixed(2)} | ${Math.round(r.rate)} |`);
+const gcRows: GcRow[] = [];
+if (!args.only || args.only === 'gc') gcRows.push(await gcBench(Number(args['gc-reports'] ?? (quick ? 100_000 : 1_000_000))));
+if (gcRows.length) {
+  console.log('\n| expired reports | stored in (s) | GC process deleted them in (s) | deleted/s | GC RSS at start (MB) | GC peak RSS (MB) |');
+  console.log('|---:|---:|---:|---:|---:|---:|');
+  for (const g of gcRows) console.log(`| ${g.reports} | ${g.storeS.toFixed(1)} | ${g.gcS.toFixed(1)} | ${Math.round(g.reports / g.gcS)} | ${g.rssStartMb.toFixed(0)} | ${g.rssPeakMb.toFixed(0)} |`);
+}
 console.log(`\n| HPKE open per report | cobble (node:crypto) | @hpke/core | ratio |\n|---|---:|---:|---:|\n| X25519 / HKDF-SHA256 / AES-128-GCM | ${hp.ours.toFixed(1)} µs | ${hp.peer.toFixed(1)} µs | ${(hp.peer / hp.ours).toFixed(1)}× faster |`);
