@@ -13,11 +13,13 @@ import { StorageAuthority } from './sa/index.js';
 import { ValidationAuthority, type Validator } from './va/index.js';
 import { buildWfe } from './wfe/index.js';
 import { openNonceStore } from './wfe/nonces.js';
-import { CrlPublisher } from './crl/index.js';
+import { CrlUpdater, crlUrl, serveCrl, shardOf } from './crl/index.js';
+import { CrlStore } from './sa/crl.js';
+import { OcspResponder, ocspUrl, serveOcsp } from './ocsp/index.js';
 import { corroboratingValidator } from './config/perspectives.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { startTestMode, type TestMode } from './testmode/index.js';
-import { startManagementApi } from './testmode/management.js';
+import { startManagementApi, type CertificateStore } from './testmode/management.js';
 import { IncidentStore } from './sa/incidents.js';
 import { Faults, FaultyValidator } from './testmode/faults.js';
 import { StatsService } from './stats/index.js';
@@ -75,12 +77,16 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   // Accounts are cached in memory unless the configuration says several front ends share the database.
   const sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'), { cacheAccounts: config.cache.accounts }).catch(undo);
   opened.push(() => sa.close());
+  let urlBase = '';
+  // Signs the CRL shards on a schedule and after revocations; told of revocations by the RA and the management API.
+  const crlUpdater = new CrlUpdater({ store: new CrlStore(sa.db), issuers: hierarchy.issuers, clock, config: config.crl, urlBase: () => urlBase, logger });
+  opened.push(() => crlUpdater.close());
   // Ports the configuration leaves out get test mode's defaults, so the input as written decides.
   const testMode: TestMode | undefined = config.testMode.enabled ? await startTestMode(config.testMode, input.va ?? {}).catch(undo) : undefined;
   opened.push(() => testMode?.close());
   const faults = testMode && new Faults(config.testMode.faults);
   const management = testMode && faults
-    ? await startManagementApi({ records: testMode.records, certificates: sa, issuers: hierarchy.issuers, clock, faults, renewalWindows: new IncidentStore(sa.db) }, config.testMode.managementPort).catch(undo)
+    ? await startManagementApi({ records: testMode.records, certificates: revocationsTo(sa, crlUpdater), issuers: hierarchy.issuers, clock, faults, renewalWindows: new IncidentStore(sa.db) }, config.testMode.managementPort).catch(undo)
     : undefined;
   opened.push(() => management?.close());
   const va = new ValidationAuthority({
@@ -111,37 +117,23 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   const metrics = config.metrics.port === undefined ? undefined : await startMetricsServer(config.metrics.host, config.metrics.port).catch(undo);
   opened.push(() => metrics?.close());
 
-  // AIA issuer certificates and CRLs over plain HTTP, as the BRs require for caIssuers and CRL distribution points.
-  const crls = new CrlPublisher(sa, clock);
-  let urlBase = '';
-  // Routed by exact lookup of the paths the issuer names in its leaves.
-  const routes = new Map<string, { kind: 'aia' | 'crl'; chain: IssuerChain }>();
-  for (const chain of hierarchy.issuers) {
-    const paths = issuerPaths(chain.name);
-    routes.set(paths.aia, { kind: 'aia', chain });
-    routes.set(paths.crl, { kind: 'crl', chain });
-  }
+  // AIA issuer certificates, CRL shards and (when enabled) OCSP over plain HTTP, as the BRs require for caIssuers and
+  // CRL distribution points. The CRL and OCSP components route their own paths; AIA paths by exact lookup.
+  const aiaRoutes = new Map<string, IssuerChain>(hierarchy.issuers.map((chain) => [issuerPaths(chain.name).aia, chain]));
+  const ocsp = config.ocsp.enabled
+    ? await OcspResponder.start({ issuers: hierarchy.issuers, dataDir, certificates: sa, clock, config: config.ocsp, logger }).catch(undo)
+    : undefined;
   const aiaServer: Server = createServer((request, response) => {
     if (stats?.handle(request, response)) return;
-    const route = routes.get(request.url ?? '');
-    if (!route || (request.method !== 'GET' && request.method !== 'HEAD')) {
+    if (serveCrl(crlUpdater, logger, request, response)) return;
+    if (ocsp && serveOcsp(ocsp, logger, request, response)) return;
+    const chain = aiaRoutes.get(request.url ?? '');
+    if (!chain || (request.method !== 'GET' && request.method !== 'HEAD')) {
       response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
       return;
     }
-    const { chain } = route;
-    const send = (der: Buffer, type: string) =>
-      response.writeHead(200, { 'Content-Type': type, 'Content-Length': der.length }).end(request.method === 'GET' ? der : undefined);
-    if (route.kind === 'aia') {
-      send(Buffer.from(chain.intermediate.cert.rawData), 'application/pkix-cert');
-      return;
-    }
-    crls.crlFor(chain, urlBase + issuerPaths(chain.name).crl).then(
-      (der) => send(der, 'application/pkix-crl'),
-      (err: unknown) => {
-        logger.error({ err }, 'CRL generation failed');
-        response.writeHead(500, { 'Content-Type': 'text/plain' }).end('CRL generation failed\n');
-      },
-    );
+    const der = Buffer.from(chain.intermediate.cert.rawData);
+    response.writeHead(200, { 'Content-Type': 'application/pkix-cert', 'Content-Length': der.length }).end(request.method === 'GET' ? der : undefined);
   });
   aiaServer.listen(config.listen.httpPort, config.listen.host);
   await once(aiaServer, 'listening').catch(undo);
@@ -152,6 +144,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   const httpPort = (aiaServer.address() as AddressInfo).port;
   const hostForUrl = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   urlBase = (config.issuance.urlBase ?? `http://${hostForUrl}:${httpPort}`).replace(/\/$/, '');
+  crlUpdater.start();
 
   const ra = new RegistrationAuthority({
     sa,
@@ -168,7 +161,11 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
       blockedSuffixes: config.policy.blockedSuffixes,
       allowSpecialPurposeIps: config.policy.allowSpecialPurposeIps || testMode !== undefined,
       reuseAuthorization: faults && (() => faults.reuseAuthorization()),
-      urlBase: () => urlBase,
+      leafUrls: (issuerName, serial) => {
+        const crlShard = shardOf(serial, config.crl.shards);
+        return { urlBase, crlShard, crlUrl: crlUrl(urlBase, issuerName, crlShard), ocspUrl: ocsp && ocspUrl(urlBase) };
+      },
+      onRevoked: (record) => crlUpdater.revoked(record.issuerName, record.crlShard),
     },
   });
   // The server's own HTTPS certificate lives in real time whatever clock issuance decisions use.
@@ -206,5 +203,18 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
         if (validator !== va) await validator.close?.();
         await closeOpened();
       })()),
+  };
+}
+
+/** The management API revokes through the SA; the CRL updater hears of it as it does of ACME revocations. */
+function revocationsTo(sa: StorageAuthority, crls: CrlUpdater): CertificateStore {
+  return {
+    getCertificateBySerial: (serial) => sa.getCertificateBySerial(serial),
+    async revokeCertificate(serial, reason, at) {
+      const revoked = await sa.revokeCertificate(serial, reason, at);
+      const record = revoked ? await sa.getCertificateBySerial(serial) : undefined;
+      if (record) crls.revoked(record.issuerName, record.crlShard);
+      return revoked;
+    },
   };
 }

@@ -149,7 +149,7 @@ test('revocation by the ordering account; the CRL at the leaf\'s distribution po
   const issued = await issueViaHttp01(client, h.responder, ['revoke-account.example.com']);
   const before = opensslVerifyStrict(issued.chainPem, h.ca.rootsPem.ecdsa, await crlOf(issued.chainPem));
   assert.ok(before.ok, before.output);
-  const response = await client.post(client.directory.revokeCert, { certificate: leafDer(issued.chainPem).toString('base64url'), reason: 1 });
+  const response = await client.post(client.directory.revokeCert, { certificate: leafDer(issued.chainPem).toString('base64url'), reason: 4 });
   assert.equal(response.status, 200, response.text());
   assert.ok(response.header('replay-nonce'));
   assertProblem(await client.post(client.directory.revokeCert, { certificate: leafDer(issued.chainPem).toString('base64url') }), 'alreadyRevoked', 400);
@@ -159,7 +159,7 @@ test('revocation by the ordering account; the CRL at the leaf\'s distribution po
   const crl = new x509.X509Crl(await crlOf(issued.chainPem));
   const entry = crl.entries.find((e) => e.serialNumber.toLowerCase() === new x509.X509Certificate(splitPemChain(issued.chainPem)[0]!).serialNumber.toLowerCase());
   assert.ok(entry, 'the revoked serial is on the CRL');
-  assert.equal(entry.reason, x509.X509CrlReason.keyCompromise);
+  assert.equal(entry.reason, x509.X509CrlReason.superseded);
 });
 
 test('revocation by the certificate key (jwk request), from no account at all', async () => {

@@ -20,6 +20,10 @@ export {
 } from './certificate.js';
 export { CRL_REASONS, encodeTbsCrl, issueCrl, type CrlEntry, type CrlReasonName, type CrlTemplate, type IssuedCrl } from './crl.js';
 export { createCertificateRequest } from './csr.js';
+export {
+  OcspRequestError, createOcspRequest, issuerHashes, ocspAsn1, ocspErrorResponse, parseOcspRequest, readOcspResponse, signOcspResponse,
+  type OcspCertQuery, type OcspCertStatus, type OcspErrorStatus, type OcspSingleAnswer,
+} from './ocsp.js';
 export { leafEncoder, type LeafEncoder, type LeafFields, type LeafIssuerProfile } from './leaf.js';
 export {
   crossCertificateTemplate, intermediateTemplate, leafTemplate, ocspSignerTemplate, rootTemplate,

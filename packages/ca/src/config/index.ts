@@ -9,6 +9,8 @@ import { durationSchema } from './duration.js';
 import { caaIdentity, port, vaFields } from './fields.js';
 import { rateLimitsConfigSchema } from '../ra/ratelimits/config.js';
 import { faultsConfigSchema } from '../testmode/faults.js';
+import { crlConfigSchema } from '../crl/config.js';
+import { ocspConfigSchema } from '../ocsp/config.js';
 import { noncesConfigSchema } from '../wfe/nonces.js';
 export { ConfigError } from './errors.js';
 export type { ChainConfig, IssuingKeyConfig } from './issuer.js';
@@ -110,6 +112,10 @@ export const caConfigSchema = z.strictObject({
       port: port.optional(),
     })
     .prefault({}),
+  /** Sharded CRLs: shard count, update schedule, validity (docs/operations.md, CRLs and OCSP). */
+  crl: crlConfigSchema.prefault({}),
+  /** The OCSP responder, off by default. */
+  ocsp: ocspConfigSchema.prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),

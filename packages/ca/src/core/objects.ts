@@ -93,6 +93,8 @@ export interface CertificateRecord {
   notAfter: number;
   revokedAt?: number;
   revokedReason?: number;
+  /** The CRL shard its distribution point names (fixed at issuance); absent for leaves issued before sharding. */
+  crlShard?: number;
 }
 
 // CSPRNG bytes are drawn in 4 KiB blocks: one getrandom call per block instead of one per nonce or ID, which showed

@@ -333,27 +333,36 @@ export function selectIssuer(hierarchy: Hierarchy, keyType: SubscriberKeyType, p
   return hierarchy.issuers.find((i) => i.active && i.keyTypes.includes(keyType) && (!i.profiles || i.profiles.includes(profile)));
 }
 
-// The issuer owns the paths of the plain-HTTP URLs it names in leaves (AIA caIssuers, CRL distribution point); the
-// server routes them by exact lookup of the same paths.
-export function issuerPaths(name: string): { aia: string; crl: string } {
-  return { aia: `/aia/${name}.der`, crl: `/crl/${name}.crl` };
+// The issuer owns the path of the AIA caIssuers URL it names in leaves; the server routes it by exact lookup of the same
+// path. The CRL and OCSP URLs belong to their components (crl/, ocsp/) and come in as LeafUrls.
+export function issuerPaths(name: string): { aia: string } {
+  return { aia: `/aia/${name}.der` };
+}
+
+/** The URLs a leaf names besides its issuer's AIA path: where the CA listens, its CRL shard, the OCSP responder if on. */
+export interface LeafUrls {
+  urlBase: string;
+  crlUrl: string;
+  ocspUrl?: string;
 }
 
 const encoders = new WeakMap<IssuerChain, Map<string, LeafEncoder>>();
 
-function encoderFor(chain: IssuerChain, urlBase: string): LeafEncoder {
-  let byBase = encoders.get(chain);
-  if (!byBase) encoders.set(chain, (byBase = new Map()));
-  let encoder = byBase.get(urlBase);
+// One encoder per issuer and set of URLs: a handful (the CRL shards) per issuer.
+function encoderFor(chain: IssuerChain, urls: LeafUrls): LeafEncoder {
+  let byUrls = encoders.get(chain);
+  if (!byUrls) encoders.set(chain, (byUrls = new Map()));
+  const key = `${urls.urlBase} ${urls.crlUrl} ${urls.ocspUrl ?? ''}`;
+  let encoder = byUrls.get(key);
   if (!encoder) {
-    const paths = issuerPaths(chain.name);
     encoder = leafEncoder({
       issuerCertificate: new Uint8Array(chain.intermediate.cert.rawData),
       signatureAlgorithm: chain.signer.signatureAlgorithm,
-      issuerUrl: urlBase + paths.aia,
-      crlUrl: urlBase + paths.crl,
+      issuerUrl: urls.urlBase + issuerPaths(chain.name).aia,
+      crlUrl: urls.crlUrl,
+      ocspUrl: urls.ocspUrl,
     });
-    byBase.set(urlBase, encoder);
+    byUrls.set(key, encoder);
   }
   return encoder;
 }
@@ -365,10 +374,10 @@ const issuerDers = new WeakMap<IssuerChain, Uint8Array>();
  * of exactly those bytes is linted, and only then does the issuer's key sign them. Throws LintFailure before any real
  * signature when a lint fails. Returns the DER.
  */
-export async function issueLeaf(chain: IssuerChain, urlBase: string, fields: LeafFields): Promise<Uint8Array> {
+export async function issueLeaf(chain: IssuerChain, urls: LeafUrls, fields: LeafFields): Promise<Uint8Array> {
   let issuerDer = issuerDers.get(chain);
   if (!issuerDer) issuerDers.set(chain, (issuerDer = new Uint8Array(chain.intermediate.cert.rawData)));
-  const tbs = encoderFor(chain, urlBase).encodeTbs(fields);
+  const tbs = encoderFor(chain, urls).encodeTbs(fields);
   return (await issueTbs(tbs, chain.signer, { kind: 'leaf', issuerCertificate: issuerDer, afterSigning: 'signature' }, `leaf for ${fields.dnsNames.concat(fields.ipAddresses ?? []).join(', ')}`)).der;
 }
 

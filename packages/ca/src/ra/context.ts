@@ -1,8 +1,8 @@
 // What every job of the RA shares: its collaborators and settings, and the ownership check all of them make.
 import type { Logger } from 'pino';
-import { AcmeProblem, type Account } from '../core/index.js';
+import { AcmeProblem, type Account, type CertificateRecord } from '../core/index.js';
 import type { Clock } from '../core/clock.js';
-import type { Hierarchy } from '../issuer/index.js';
+import type { Hierarchy, LeafUrls } from '../issuer/index.js';
 import type { StorageAuthority } from '../sa/index.js';
 import type { Validator } from '../va/index.js';
 import type { Profiles } from './profiles.js';
@@ -18,8 +18,10 @@ export interface RaSettings {
   allowSpecialPurposeIps: boolean;
   /** Test mode's fault knob: whether to re-use a reusable authorization this time (always, when absent). */
   reuseAuthorization?: () => boolean;
-  /** Base URL (no trailing slash) of the plain-HTTP AIA/CRL endpoints named in leaves. */
-  urlBase: () => string;
+  /** The URLs a new leaf of the issuer with this serial names (AIA base, CRL shard, OCSP), and its shard to store. */
+  leafUrls: (issuerName: string, serial: string) => LeafUrls & { crlShard: number };
+  /** Told of every revocation (the CRL updater signs the certificate's shard again soon after). */
+  onRevoked?: (certificate: CertificateRecord) => void;
 }
 
 export interface RaContext {

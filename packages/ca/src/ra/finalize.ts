@@ -8,7 +8,7 @@ import { verify } from 'node:crypto';
 import type { JWK } from 'jose';
 import { LintFailure, toPem } from '@cobble/pki';
 import { AcmeProblem, newId, type Account, type CertificateRecord, type Order, type ProblemDocument } from '../core/index.js';
-import { issueLeaf, newSerial, selectIssuer, type IssuerChain } from '../issuer/index.js';
+import { issueLeaf, newSerial, selectIssuer, type IssuerChain, type LeafUrls } from '../issuer/index.js';
 import { checkSubscriberKey, spkiSha256, type SubscriberKey } from '../policy/index.js';
 import type { FinalizeAuthorization } from '../sa/index.js';
 import { spkiOfJwk } from './accounts.js';
@@ -71,7 +71,8 @@ export class Finalizer {
     let record: CertificateRecord;
     try {
       const serial = await this.reserveSerial(account, validity.notAfter);
-      const der = await this.lintAndSign(issuer, serial, validity, key, csr.leaf, profile);
+      const urls = this.ctx.settings.leafUrls(issuer.name, serial);
+      const der = await this.lintAndSign(issuer, urls, serial, validity, key, csr.leaf, profile);
       record = {
         id: newId(),
         serial,
@@ -82,6 +83,7 @@ export class Finalizer {
         profile: profile.name,
         notBefore: validity.notBefore,
         notAfter: validity.notAfter,
+        crlShard: urls.crlShard,
       };
       await this.ctx.sa.storeCertificate(record);
     } catch (err) {
@@ -232,8 +234,8 @@ export class Finalizer {
   }
 
   /** Steps 6 and 7: @cobble/pki lints a throwaway-key copy of the exact TBS, then the issuer's key signs it. */
-  private lintAndSign(issuer: IssuerChain, serial: string, validity: { notBefore: number; notAfter: number }, key: SubscriberKey, leaf: LeafRequest, profile: Profile): Promise<Uint8Array> {
-    return issueLeaf(issuer, this.ctx.settings.urlBase(), {
+  private lintAndSign(issuer: IssuerChain, urls: LeafUrls, serial: string, validity: { notBefore: number; notAfter: number }, key: SubscriberKey, leaf: LeafRequest, profile: Profile): Promise<Uint8Array> {
+    return issueLeaf(issuer, urls, {
       serialNumber: Buffer.from(serial, 'hex'),
       notBefore: new Date(validity.notBefore),
       notAfter: new Date(validity.notAfter),

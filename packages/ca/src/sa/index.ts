@@ -171,6 +171,7 @@ export class StorageAuthority {
         revoked_at: null,
         revoked_reason: null,
         profile: arg(8),
+        crl_shard: arg(9),
       }),
     );
     this.setOrderCertificate = prepared(db, (d, arg) => d.updateTable('orders').set({ certificate_id: arg(1) }).where('id', '=', arg(0)));
@@ -550,7 +551,7 @@ export class StorageAuthority {
   /** Stores the certificate and completes its order atomically. */
   async storeCertificate(cert: CertificateRecord): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await this.insertCertificate(trx, cert.id, cert.serial, cert.accountId, cert.orderId, cert.pem, cert.issuerName, cert.notBefore, cert.notAfter, cert.profile);
+      await this.insertCertificate(trx, cert.id, cert.serial, cert.accountId, cert.orderId, cert.pem, cert.issuerName, cert.notBefore, cert.notAfter, cert.profile, cert.crlShard ?? null);
       await this.setOrderCertificate(trx, cert.orderId, cert.id);
     });
   }
@@ -568,6 +569,7 @@ export class StorageAuthority {
       notAfter: row.not_after,
       revokedAt: row.revoked_at ?? undefined,
       revokedReason: row.revoked_reason ?? undefined,
+      crlShard: row.crl_shard ?? undefined,
     };
   }
 
@@ -605,29 +607,6 @@ export class StorageAuthority {
       .where('expires', '>', now)
       .execute();
     return rows.map((r) => ({ value: r.identifier_value, wildcard: r.wildcard === 1 }));
-  }
-
-  /** Unexpired revoked certificates of one issuer, for its CRL. */
-  async listRevoked(issuerName: string, now: number): Promise<{ serial: string; revokedAt: number; reason: number }[]> {
-    const rows = await this.db
-      .selectFrom('certificates')
-      .select(['serial', 'revoked_at', 'revoked_reason'])
-      .where('issuer_name', '=', issuerName)
-      .where('revoked_at', 'is not', null)
-      .where('not_after', '>', now)
-      .orderBy('revoked_at')
-      .execute();
-    return rows.map((r) => ({ serial: r.serial, revokedAt: r.revoked_at!, reason: r.revoked_reason ?? 0 }));
-  }
-
-  /** Changes whenever a certificate of the issuer is revoked: the CRL cache key. */
-  async revocationStamp(issuerName: string): Promise<string> {
-    const row = await this.db
-      .selectFrom('certificates')
-      .select((eb) => [eb.fn.count<number>('revoked_at').as('revoked'), eb.fn.max('revoked_at').as('latest')])
-      .where('issuer_name', '=', issuerName)
-      .executeTakeFirst();
-    return `${row?.revoked ?? 0}/${row?.latest ?? 0}`;
   }
 
   // ---- blocked keys ----

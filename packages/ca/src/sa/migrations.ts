@@ -201,4 +201,24 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0010_crl': {
+    // Sharded CRLs: the shard a certificate's CRL distribution point names (fixed at issuance; NULL for leaves issued
+    // before sharding), an index that walks one shard's revoked entries in order, and each shard's CRL number.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('certificates').addColumn('crl_shard', 'integer').execute();
+      await db.schema
+        .createIndex('certificates_crl_shard_idx')
+        .on('certificates')
+        .columns(['issuer_name', 'crl_shard', 'revoked_at', 'serial'])
+        .execute();
+      await db.schema
+        .createTable('crl_shards')
+        .addColumn('issuer_name', 'varchar(32)', (c) => c.notNull())
+        .addColumn('shard', 'integer', (c) => c.notNull())
+        .addColumn('crl_number', 'bigint', (c) => c.notNull())
+        .addColumn('this_update', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('crl_shards_pk', ['issuer_name', 'shard'])
+        .execute();
+    },
+  },
 };

@@ -70,6 +70,16 @@ export interface CertificatesTable {
   revoked_at: number | null;
   revoked_reason: number | null;
   profile: string;
+  /** The CRL shard named in the certificate's CRL distribution point; null for leaves issued before sharding. */
+  crl_shard: number | null;
+}
+
+/** Each CRL shard's last CRL number (they only increase) and when it was signed. */
+export interface CrlShardsTable {
+  issuer_name: string;
+  shard: number;
+  crl_number: number;
+  this_update: number;
 }
 
 export interface BlockedKeysTable {
@@ -175,6 +185,7 @@ export interface Database {
   certificates: CertificatesTable;
   serials: SerialsTable;
   blocked_keys: BlockedKeysTable;
+  crl_shards: CrlShardsTable;
   certificate_replacements: CertificateReplacementsTable;
   incidents: IncidentsTable;
   incident_certificates: IncidentCertificatesTable;

@@ -5,6 +5,7 @@ import type { JWK } from 'jose';
 import pino from 'pino';
 import { parseCaConfig, type CaConfigInput } from '../../src/index.js';
 import { FakeClock } from '../../src/core/clock.js';
+import { crlUrl, shardOf } from '../../src/crl/index.js';
 import type { Account } from '../../src/core/index.js';
 import type { Hierarchy } from '../../src/issuer/index.js';
 import { Profiles, RegistrationAuthority } from '../../src/ra/index.js';
@@ -45,7 +46,10 @@ export async function startTestRa(options: { hierarchy: Hierarchy; validator?: V
       blockedNames: config.policy.blockedNames,
       blockedSuffixes: config.policy.blockedSuffixes,
       allowSpecialPurposeIps: config.policy.allowSpecialPurposeIps,
-      urlBase: () => 'http://127.0.0.1:1',
+      leafUrls: (issuerName, serial) => {
+        const crlShard = shardOf(serial, config.crl.shards);
+        return { urlBase: 'http://127.0.0.1:1', crlShard, crlUrl: crlUrl('http://127.0.0.1:1', issuerName, crlShard) };
+      },
     },
   });
   const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as JWK;
