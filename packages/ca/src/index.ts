@@ -8,4 +8,5 @@ export { startCa, type RunningCa, type StartOptions } from './server.js';
 export { prepareDataDir } from './prepare.js';
 export { AcmeProblem } from './core/index.js';
 export { freePort } from './core/ports.js';
+export { startClusterMetricsServer } from './core/metrics.js';
 export type { TestCaaRecord, TestDnsRecords, TestMode } from './testmode/index.js';

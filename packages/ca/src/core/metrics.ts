@@ -1,11 +1,12 @@
 // Prometheus metrics (prom-client): ACME requests and their latency, issuances, validations, revocations, CRL age, and
 // Node's process metrics. One registry per process, as prom-client is built for: the components record through the
 // one-line functions below, and `startMetricsServer` serves the registry on its own listener (loopback by default, as
-// Boulder's debug address), never on the public plain-HTTP port.
+// Boulder's debug address), never on the public plain-HTTP port. Under `cobble ca serve --workers N` the workers do
+// not listen: the primary serves the sum of their registries (prom-client's cluster protocol over the IPC channel).
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from './clock.js';
 
 export const metricsRegistry = new Registry();
@@ -55,6 +56,8 @@ new Gauge({
   help: 'Seconds since the thisUpdate of the last CRL generated, by issuer and shard.',
   labelNames: ['issuer', 'shard'] as const,
   registers: [metricsRegistry],
+  // Across --workers processes the oldest CRL is the one to alert on, not a sum of ages.
+  aggregator: 'max',
   collect() {
     this.reset();
     for (const { issuer, shard, thisUpdate, clock } of crlGenerated.values()) this.set({ issuer, shard }, (clock.now() - thisUpdate) / 1000);
@@ -100,19 +103,49 @@ export function recordCrlGenerated(issuer: string, shard: number | string, thisU
 }
 
 let defaultMetrics = false;
+function startDefaultMetrics(): void {
+  if (defaultMetrics) return;
+  collectDefaultMetrics({ register: metricsRegistry });
+  defaultMetrics = true;
+}
+
+export interface MetricsServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
 
 /** Serves `GET /metrics` on host:port (0 = a free port) until `close()`. */
-export async function startMetricsServer(host: string, port: number): Promise<{ url: string; port: number; close(): Promise<void> }> {
-  if (!defaultMetrics) {
-    collectDefaultMetrics({ register: metricsRegistry });
-    defaultMetrics = true;
-  }
+export function startMetricsServer(host: string, port: number): Promise<MetricsServer> {
+  startDefaultMetrics();
+  return serve(host, port, () => metricsRegistry.metrics());
+}
+
+let answeringPrimary = false;
+/** In a `--workers` process: the primary asks for this registry over IPC instead of scraping a listener. */
+export function answerMetricsToPrimary(): undefined {
+  startDefaultMetrics();
+  if (answeringPrimary) return undefined;
+  answeringPrimary = true;
+  // Constructing an AggregatorRegistry installs prom-client's IPC listener in this worker.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([metricsRegistry]);
+  return undefined;
+}
+
+/** In the `--workers` primary: `GET /metrics` answers the workers' registries summed (counters, histograms). */
+export function startClusterMetricsServer(host: string, port: number): Promise<MetricsServer> {
+  const aggregator = new AggregatorRegistry();
+  return serve(host, port, () => aggregator.clusterMetrics());
+}
+
+async function serve(host: string, port: number, collect: () => Promise<string>): Promise<MetricsServer> {
   const server = createServer((request, response) => {
     if ((request.url ?? '').split('?')[0] !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
       response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found; try GET /metrics\n');
       return;
     }
-    metricsRegistry.metrics().then(
+    collect().then(
       (text) => response.writeHead(200, { 'Content-Type': metricsRegistry.contentType }).end(request.method === 'GET' ? text : undefined),
       (err: unknown) => response.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics failed: ${(err as Error).message}\n`),
     );

@@ -2,7 +2,7 @@
 // `cobble ca va-remote --config FILE`: a remote validation perspective (./va-remote.ts).
 import cluster, { type Worker } from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { ConfigError, freePort, parseCaConfig, prepareDataDir, readCaConfigFile, startCa, type CaConfig, type CaConfigInput, type RunningCa } from '@cobble/ca';
+import { ConfigError, freePort, parseCaConfig, prepareDataDir, readCaConfigFile, startCa, startClusterMetricsServer, type CaConfig, type CaConfigInput, type RunningCa } from '@cobble/ca';
 import { CliError } from '../errors.js';
 import { runVaRemote, usage as vaRemoteUsage } from './va-remote.js';
 
@@ -65,6 +65,7 @@ function listenProblem(err: ListenError, config: CaConfig, source: string): CliE
     ['testMode.dnsPort', config.testMode.dnsPort],
     ['testMode.httpreqPort', config.testMode.httpreqPort],
     ['testMode.managementPort', config.testMode.managementPort],
+    ['metrics.port', config.metrics.port ?? 0],
   ];
   const keys = portKeys.filter(([, port]) => port !== 0 && port === err.port).map(([key]) => key);
   const why = err.code === 'EADDRINUSE' ? 'the port is taken (is another cobble running?)' : 'permission denied';
@@ -162,9 +163,17 @@ async function runPrimary(input: CaConfigInput, config: CaConfig, workers: numbe
     await stopAll();
     throw err;
   }
+  // The workers answer over IPC; here /metrics serves the sum of their registries.
+  const metrics = config.metrics.port === undefined ? undefined
+    : await startClusterMetricsServer(config.metrics.host, config.metrics.port).catch(async (err: ListenError) => {
+      stopping = true;
+      await stopAll();
+      throw err.code === 'EADDRINUSE' || err.code === 'EACCES' ? listenProblem(err, config, source) : err;
+    });
   printReady(ready[0]!, config);
   const outcome = await Promise.race([waitForSignal().then(() => undefined), gaveUp]);
   stopping = true;
+  await metrics?.close();
   await stopAll();
   if (outcome) throw outcome;
   return 0;
