@@ -3,6 +3,7 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { Logger } from 'pino';
+import type { KeyObject } from 'node:crypto';
 import {
   AcmeProblem,
   type Account,
@@ -18,7 +19,6 @@ import {
   parseJws,
   verifyExternalAccountBinding,
   verifySignature,
-  type VerificationKey,
 } from './jws.js';
 import type { NonceStore } from './nonces.js';
 import type { Faults } from '../testmode/faults.js';
@@ -181,7 +181,7 @@ export function buildWfe(options: WfeOptions) {
     const { header, jws } = parseJws(request.body);
     const alg = header.alg!;
     let account: Account | undefined;
-    let key: VerificationKey;
+    let key: KeyObject;
     let jwk: JWK | undefined;
     let thumbprint: string | undefined;
     if (header.kid !== undefined) {
