@@ -1,16 +1,15 @@
 // Wires the components into one running CA: storage, hierarchy, VA, RA, the HTTPS ACME front end and the plain-HTTP
 // listener for the AIA issuer URLs that leaves name.
-import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { resolve, join } from 'node:path';
+import { resolve } from 'node:path';
 import pino from 'pino';
 import { type CaConfigInput, parseCaConfig } from './config/index.js';
 import { configuredHierarchy, issuerPaths, issueServerTlsCertificate, loadOrCreateHierarchy, rootsPemOf, type IssuerChain } from './issuer/index.js';
 import { Profiles, RegistrationAuthority } from './ra/index.js';
 import { RateLimiter } from './ra/ratelimits/index.js';
-import { StorageAuthority } from './sa/index.js';
+import { ProcessingSweeper, StorageAuthority, redactDatabaseUrl, resolveDatabaseUrl } from './sa/index.js';
 import { ValidationAuthority, type Validator } from './va/index.js';
 import { buildWfe } from './wfe/index.js';
 import { openNonceStore } from './wfe/nonces.js';
@@ -25,7 +24,7 @@ import { IncidentStore } from './sa/incidents.js';
 import { Faults, FaultyValidator } from './testmode/faults.js';
 import { StatsService } from './stats/index.js';
 import { StatsStore } from './sa/stats.js';
-import { answerMetricsToPrimary, startMetricsServer } from './core/metrics.js';
+import { startMetricsServer } from './core/metrics.js';
 
 export interface RunningCa {
   directoryUrl: string;
@@ -76,8 +75,22 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     throw err;
   };
   // Accounts are cached in memory unless the configuration says several front ends share the database.
-  const sa = await StorageAuthority.openSqlite(join(dataDir, 'ca.sqlite3'), { cacheAccounts: config.cache.accounts }).catch(undo);
+  const databaseUrl = resolveDatabaseUrl(config.database.url, dataDir);
+  const sa = await StorageAuthority.open(databaseUrl, {
+    cacheAccounts: config.cache.accounts,
+    readReplicaUrl: config.database.readReplicaUrl,
+    poolSize: config.database.poolSize,
+    onConnectionError: (err) => logger.warn({ err, database: redactDatabaseUrl(databaseUrl) }, 'an idle database connection broke; the pool replaces it'),
+  }).catch(undo);
   opened.push(() => sa.close());
+  const sweeper = new ProcessingSweeper(sa, clock, {
+    timeoutMs: config.database.processingTimeout,
+    intervalMs: config.database.sweepInterval,
+    onSwept: (result) => logger.warn(result, 'orders stuck in processing were swept'),
+    onError: (err) => logger.error({ err }, 'sweeping orders stuck in processing failed'),
+  });
+  sweeper.start();
+  opened.push(() => sweeper.close());
   let urlBase = '';
   // Signs the CRL shards on a schedule and after revocations; told of revocations by the RA and the management API.
   const crlUpdater = new CrlUpdater({ store: new CrlStore(sa.db), issuers: hierarchy.issuers, clock, config: config.crl, urlBase: () => urlBase, logger });
@@ -115,10 +128,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     : undefined;
   stats?.start();
   opened.push(() => stats?.close());
-  // A `--workers` process does not listen: the primary serves the sum of the workers' registries on metrics.port.
-  const metrics = config.metrics.port === undefined ? undefined
-    : cluster.isWorker ? answerMetricsToPrimary()
-    : await startMetricsServer(config.metrics.host, config.metrics.port).catch(undo);
+  const metrics = config.metrics.port === undefined ? undefined : await startMetricsServer(config.metrics.host, config.metrics.port).catch(undo);
   opened.push(() => metrics?.close());
 
   // AIA issuer certificates, CRL shards and (when enabled) OCSP over plain HTTP, as the BRs require for caIssuers and

@@ -27,6 +27,23 @@ const externalAccountBindingSchema = z.strictObject({
 export const caConfigSchema = z.strictObject({
   /** Where the database, the development hierarchy and the server TLS certificate live. */
   dataDir: z.string().min(1).default('./data'),
+  database: z
+    .strictObject({
+      /**
+       * sqlite:<file> (relative to dataDir; default sqlite:ca.sqlite3), postgres://user:password@host:5432/db, or
+       * mysql://user:password@host:3306/db for MariaDB (database created with COLLATE utf8mb4_bin).
+       */
+      url: z.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+|(mysql|mariadb):\/\/.+)$/, 'expected sqlite:<file>, postgres://… or mysql://…').optional(),
+      /** A read replica of the same kind for reads that tolerate lag (order listing, CRLs). */
+      readReplicaUrl: z.string().regex(/^(postgres(ql)?|mysql|mariadb):\/\/.+$/, 'expected postgres://… or mysql://…').optional(),
+      /** Connections per pool on MariaDB/PostgreSQL. */
+      poolSize: z.number().int().min(1).max(200).default(10),
+      /** An order processing longer than this belongs to a finalize that died; the sweeper completes or releases it. */
+      processingTimeout: durationSchema.prefault('5m'),
+      /** How often the sweeper looks for such orders. */
+      sweepInterval: durationSchema.prefault('30s'),
+    })
+    .prefault({}),
   listen: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),

@@ -10,7 +10,7 @@ import { LintFailure, toPem } from '@cobble/pki';
 import { AcmeProblem, newId, type Account, type CertificateRecord, type Order, type ProblemDocument } from '../core/index.js';
 import { issueLeaf, newSerial, selectIssuer, type IssuerChain, type LeafUrls } from '../issuer/index.js';
 import { checkSubscriberKey, spkiSha256, type SubscriberKey } from '../policy/index.js';
-import type { FinalizeAuthorization } from '../sa/index.js';
+import { isTransientDatabaseError, type FinalizeAuthorization } from '../sa/index.js';
 import { spkiOfJwk } from './accounts.js';
 import { ownedBy, type RaContext } from './context.js';
 import { parseCsr, type ParsedCsr } from './csr.js';
@@ -65,7 +65,7 @@ export class Finalizer {
     const issuer = this.issuerFor(key, profile);
     const validity = this.validityOf(order, profile);
     this.checkIssuerOutlivesLeaf(order, validity.notAfter, issuer);
-    if (!(await this.ctx.sa.beginProcessing(order.id))) {
+    if (!(await this.ctx.sa.beginProcessing(order.id, this.ctx.clock.now()))) {
       throw new AcmeProblem('orderNotReady', 'the order is already being finalized');
     }
     let record: CertificateRecord;
@@ -87,6 +87,14 @@ export class Finalizer {
       };
       await this.ctx.sa.storeCertificate(record);
     } catch (err) {
+      // The database went away (restart, failover, killed connection): the order goes back to ready rather than
+      // invalid, and the client is told to retry; if even that write fails, the sweeper releases it later.
+      if (isTransientDatabaseError(err)) {
+        await this.ctx.sa.releaseProcessing(order.id).catch(() => false);
+        const problem = new AcmeProblem('serverInternal', 'the database was briefly unavailable; nothing was issued, please finalize again');
+        problem.headers = { 'Retry-After': '1' };
+        throw problem;
+      }
       const lint = err instanceof LintFailure;
       if (lint) this.ctx.logger.error({ order: order.id, findings: err.findings }, 'a leaf failed pre-issuance linting; nothing was signed');
       await this.ctx.sa.failOrder(order.id, {

@@ -1,9 +1,7 @@
-// Storage authority: the only code that speaks SQL. Kysely over better-sqlite3 today; the queries and the migrations
-// avoid SQLite-only features so that MariaDB and PostgreSQL dialects can be dropped in later.
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Compilable, type MigrationProvider, type Transaction } from 'kysely';
+// Storage authority: the only code that speaks SQL. Kysely over SQLite (embedded default), MariaDB or PostgreSQL,
+// opened by URL (dialect.ts); the queries and migrations are the same on all three, and the few places where the
+// databases behave differently (the challenge claim) say so.
+import { Kysely, Migrator, type Compilable, type MigrationProvider, type Transaction } from 'kysely';
 import type {
   Account,
   AccountStatus,
@@ -19,21 +17,18 @@ import type {
   OrderStatus,
   ValidationRecordJson,
 } from '../core/index.js';
+import { dialectOf, isUniqueViolation, openDatabase, redact, type DialectName, type OpenedDatabase } from './dialect.js';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
+export { dialectOf, isTransientDatabaseError, redact as redactDatabaseUrl, resolveDatabaseUrl, type DialectName } from './dialect.js';
+export { ProcessingSweeper } from './sweeper.js';
 
 const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };
 
 function json<T>(text: string | null): T | undefined {
   return text === null ? undefined : (JSON.parse(text) as T);
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: string })?.code ?? '';
-  // SQLite, MariaDB and PostgreSQL spell it differently.
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'ER_DUP_ENTRY' || code === '23505';
 }
 
 type AuthzRow = Database['authorizations'];
@@ -48,6 +43,28 @@ export interface FinalizeAuthorization {
   expires: number;
   validatedAt?: number;
   validationMethod?: ChallengeType;
+}
+
+export interface OpenOptions {
+  /**
+   * Keep accounts in memory (every authenticated request reads one); only safe when this process is the database's
+   * only writer, since invalidation is local.
+   */
+  cacheAccounts?: boolean;
+  /** A read replica for reads that tolerate lag (order listing, CRLs); the issuance path always reads the primary. */
+  readReplicaUrl?: string;
+  /** Connections per pool on MariaDB/PostgreSQL. */
+  poolSize?: number;
+  /** An idle pooled connection broke (e.g. the database restarted); the pool opens a new one on next use. */
+  onConnectionError?: (err: Error) => void;
+}
+
+/** What the sweeper did with orders left in processing. */
+export interface SweepResult {
+  /** Back to ready: no certificate was stored (the serial may be burned); the client can finalize again. */
+  released: string[];
+  /** Completed: the certificate had been stored. */
+  completed: string[];
 }
 
 export interface NewAuthorization {
@@ -96,10 +113,20 @@ export class StorageAuthority {
   private readonly insertOrder;
   private readonly insertOrderAuthorization;
 
+  /** The primary; other helpers' SA files take it too. */
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+  /** Where lag-tolerant reads go: the read replica if configured, else the primary. */
+  readonly readDb: Kysely<Database>;
+
   private constructor(
-    readonly db: Kysely<Database>,
-    private readonly raw: SqliteDatabase.Database,
+    private readonly primary: OpenedDatabase,
+    private readonly replica?: OpenedDatabase,
   ) {
+    const db = primary.db;
+    this.db = db;
+    this.dialect = primary.dialect;
+    this.readDb = replica?.db ?? db;
     this.accountById = precompiled(db, (d) => d.selectFrom('accounts').selectAll().where('id', '=', ''));
     this.blockedKey = precompiled(db, (d) => d.selectFrom('blocked_keys').select('spki_sha256').where('spki_sha256', '=', ''));
     // One round trip for an authorization and its challenges (every authorization is created with at least one).
@@ -119,8 +146,8 @@ export class StorageAuthority {
         .where('authorizations.id', '=', '')
         .orderBy('challenges.id'),
     );
-    // The claim's three conditions in one statement, which SQLite runs atomically: the authorization is pending, no
-    // challenge of it is already processing, and this challenge is pending.
+    // SQLite: the claim's three conditions in one statement, which SQLite runs atomically (one writer at a time): the
+    // authorization is pending, no challenge of it is already processing, and this challenge is pending.
     this.claimPendingChallenge = prepared(db, (d, arg) =>
       d
         .updateTable('challenges')
@@ -153,7 +180,12 @@ export class StorageAuthority {
         .where('status', '=', 'pending'),
     );
     this.markProcessing = prepared(db, (d, arg) =>
-      d.updateTable('orders').set({ began_processing: 1 }).where('id', '=', arg(0)).where('began_processing', '=', 0).where('certificate_id', 'is', null),
+      d
+        .updateTable('orders')
+        .set({ began_processing: 1, processing_since: arg(1) })
+        .where('id', '=', arg(0))
+        .where('began_processing', '=', 0)
+        .where('certificate_id', 'is', null),
     );
     this.insertSerial = prepared(db, (d, arg) =>
       d.insertInto('serials').values({ serial: arg(0), account_id: arg(1), created_at: arg(2), expires: arg(3) }),
@@ -174,7 +206,9 @@ export class StorageAuthority {
         crl_shard: arg(9),
       }),
     );
-    this.setOrderCertificate = prepared(db, (d, arg) => d.updateTable('orders').set({ certificate_id: arg(1) }).where('id', '=', arg(0)));
+    this.setOrderCertificate = prepared(db, (d, arg) =>
+      d.updateTable('orders').set({ certificate_id: arg(1), processing_since: null }).where('id', '=', arg(0)),
+    );
     this.certificateById = prepared(db, (d, arg) => d.selectFrom('certificates').selectAll().where('id', '=', arg(0)));
     // newOrder's writes, compiled once (building multi-row inserts cost more than running them).
     this.insertAuthorization = prepared(db, (d, arg) =>
@@ -206,6 +240,7 @@ export class StorageAuthority {
         not_after: arg(5),
         error: null,
         began_processing: 0,
+        processing_since: null,
         certificate_id: null,
         created_at: arg(6),
         profile: arg(7),
@@ -238,28 +273,41 @@ export class StorageAuthority {
   }
 
   /**
-   * Opens (creating if needed) the SQLite database at `file` and applies pending migrations. `cacheAccounts` keeps
-   * accounts in memory (every authenticated request reads one); only safe when this process is the database's only
-   * writer, since invalidation is local.
+   * Opens the database at `url` (sqlite:<file>, postgres://…, mysql://… for MariaDB) and applies pending migrations
+   * to the primary. Migrations take the migrator's lock, so front ends starting together migrate once.
    */
-  static async openSqlite(file: string, options: { cacheAccounts?: boolean } = {}): Promise<StorageAuthority> {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    const raw = new SqliteDatabase(file);
-    // WAL: a committed transaction survives kill -9; NORMAL sync is durable against process crashes in WAL mode.
-    raw.pragma('journal_mode = WAL');
-    raw.pragma('synchronous = NORMAL');
-    raw.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
-    const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
-    if (error) throw error;
-    const sa = new StorageAuthority(db, raw);
+  static async open(url: string, options: OpenOptions = {}): Promise<StorageAuthority> {
+    const pool = { poolSize: options.poolSize, onIdleError: options.onConnectionError };
+    const primary = await openDatabase(url, pool);
+    let replica: OpenedDatabase | undefined;
+    try {
+      const { error, results } = await new Migrator({ db: primary.db, provider: migrationProvider }).migrateToLatest();
+      if (error) {
+        const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? '(before any migration ran)';
+        throw new Error(`migrating the CA database ${redact(url)} failed at ${failed}: ${(error as Error).message ?? String(error)}`, { cause: error });
+      }
+      if (options.readReplicaUrl) {
+        if (dialectOf(options.readReplicaUrl) !== primary.dialect) throw new Error('database.readReplicaUrl must use the same kind of database as database.url');
+        replica = await openDatabase(options.readReplicaUrl, pool);
+      }
+    } catch (err) {
+      await primary.db.destroy();
+      throw err;
+    }
+    const sa = new StorageAuthority(primary, replica);
     if (options.cacheAccounts) sa.accountCache = new Map();
     return sa;
+  }
+
+  /** The embedded database in one file (':memory:' for tests). */
+  static openSqlite(file: string, options: Omit<OpenOptions, 'readReplicaUrl'> = {}): Promise<StorageAuthority> {
+    return StorageAuthority.open(`sqlite:${file}`, options);
   }
 
   private accountCache?: Map<string, Account>;
 
   async close(): Promise<void> {
+    await this.replica?.db.destroy();
     await this.db.destroy();
   }
 
@@ -423,7 +471,7 @@ export class StorageAuthority {
 
   /** A page of an account's order IDs, newest first; `before` is the created_at cursor of the previous page. */
   async listOrderIds(accountId: string, limit: number, before?: { createdAt: number; id: string }): Promise<{ id: string; createdAt: number }[]> {
-    let query = this.db.selectFrom('orders').select(['id', 'created_at']).where('account_id', '=', accountId);
+    let query = this.readDb.selectFrom('orders').select(['id', 'created_at']).where('account_id', '=', accountId);
     if (before) {
       query = query.where((eb) =>
         eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]),
@@ -472,8 +520,26 @@ export class StorageAuthority {
    * first (or the authorization is no longer pending), so a validation is started at most once.
    */
   async claimChallenge(authzId: string, challengeId: string): Promise<boolean> {
-    const result = await this.claimPendingChallenge(this.db, challengeId, authzId);
-    return Number(result.numAffectedRows) === 1;
+    if (this.dialect === 'sqlite') {
+      const result = await this.claimPendingChallenge(this.db, challengeId, authzId);
+      return Number(result.numAffectedRows) === 1;
+    }
+    // MariaDB and PostgreSQL run statements concurrently: under READ COMMITTED (PostgreSQL's default) the one-statement
+    // claim's NOT EXISTS reads a snapshot taken when the statement began, so two claims of different challenges of one
+    // authorization could both pass; and MariaDB refuses a subquery on the table being updated. So the claim locks the
+    // authorization row first: every claimer of that authorization queues there, and the locking reads that follow
+    // (FOR UPDATE reads the latest committed rows under READ COMMITTED and under InnoDB's REPEATABLE READ alike) see
+    // what the previous claimer committed. recordValidation takes the same locks in the same order (authorization,
+    // then challenge), so the two cannot deadlock.
+    return this.db.transaction().execute(async (trx) => {
+      const authz = await trx.selectFrom('authorizations').select('status').where('id', '=', authzId).forUpdate().executeTakeFirst();
+      if (authz?.status !== 'pending') return false;
+      const challenges = await trx.selectFrom('challenges').select(['id', 'status']).where('authz_id', '=', authzId).forUpdate().execute();
+      if (challenges.some((c) => c.status === 'processing')) return false;
+      if (challenges.find((c) => c.id === challengeId)?.status !== 'pending') return false;
+      await trx.updateTable('challenges').set({ status: 'processing' }).where('id', '=', challengeId).execute();
+      return true;
+    });
   }
 
   /**
@@ -486,6 +552,9 @@ export class StorageAuthority {
     outcome: { ok: true; records: ValidationRecordJson[]; at: number; validUntil: number } | { ok: false; error: ErrorJson; records: ValidationRecordJson[]; at: number },
   ): Promise<void> {
     await this.db.transaction().execute(async (trx: Transaction<Database>) => {
+      // The authorization first: the claim locks in this order too (see claimChallenge).
+      if (outcome.ok) await this.validateAuthz(trx, authzId, outcome.at, challenge.type, outcome.validUntil);
+      else await this.updateAuthzOutcome(trx, authzId, 'invalid');
       await this.updateChallengeOutcome(
         trx,
         challenge.id,
@@ -494,8 +563,6 @@ export class StorageAuthority {
         outcome.ok ? null : JSON.stringify(outcome.error),
         JSON.stringify(outcome.records),
       );
-      if (outcome.ok) await this.validateAuthz(trx, authzId, outcome.at, challenge.type, outcome.validUntil);
-      else await this.updateAuthzOutcome(trx, authzId, 'invalid');
     });
   }
 
@@ -525,14 +592,65 @@ export class StorageAuthority {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  /** Marks an order processing; false if it already was (so two finalize requests cannot both issue). */
-  async beginProcessing(orderId: string): Promise<boolean> {
-    const result = await this.markProcessing(this.db, orderId);
+  /**
+   * Marks an order processing since `now`; false if it already was (so two finalize requests cannot both issue).
+   * The time lets the sweeper find orders whose finalize never finished.
+   */
+  async beginProcessing(orderId: string, now: number): Promise<boolean> {
+    const result = await this.markProcessing(this.db, orderId, now);
     return Number(result.numAffectedRows) === 1;
   }
 
   async failOrder(orderId: string, error: ErrorJson): Promise<void> {
-    await this.db.updateTable('orders').set({ error: JSON.stringify(error), began_processing: 0 }).where('id', '=', orderId).execute();
+    await this.db
+      .updateTable('orders')
+      .set({ error: JSON.stringify(error), began_processing: 0, processing_since: null })
+      .where('id', '=', orderId)
+      .execute();
+  }
+
+  /**
+   * Puts a processing order back to ready (unless its certificate was stored): finalize hit a transient database
+   * error, and the client may finalize again. A serial reserved meanwhile stays burned.
+   */
+  async releaseProcessing(orderId: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('orders')
+      .set({ began_processing: 0, processing_since: null })
+      .where('id', '=', orderId)
+      .where('certificate_id', 'is', null)
+      .where('began_processing', '=', 1)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Orders processing since before `cutoff` belong to a finalize that died (front end killed, database gone): each
+   * goes to valid if its certificate was stored, else back to ready. Conditional on the processing time read, so an
+   * order that a late finalize completes meanwhile is left alone. At most `limit` per call (index range on
+   * processing_since, which is NULL for every order not in processing).
+   */
+  async sweepProcessing(cutoff: number, limit = 100): Promise<SweepResult> {
+    const stuck = await this.db
+      .selectFrom('orders')
+      .select(['id', 'processing_since'])
+      .where('processing_since', '<', cutoff)
+      .orderBy('processing_since')
+      .limit(limit)
+      .execute();
+    const result: SweepResult = { released: [], completed: [] };
+    for (const { id, processing_since: since } of stuck) {
+      const certificate = await this.db.selectFrom('certificates').select('id').where('order_id', '=', id).executeTakeFirst();
+      const done = await this.db
+        .updateTable('orders')
+        .set(certificate ? { certificate_id: certificate.id, processing_since: null } : { began_processing: 0, processing_since: null })
+        .where('id', '=', id)
+        .where('processing_since', '=', since!)
+        .where('certificate_id', 'is', null)
+        .executeTakeFirst();
+      if (Number(done.numUpdatedRows) === 1) (certificate ? result.completed : result.released).push(id);
+    }
+    return result;
   }
 
   // ---- serials and certificates ----
@@ -609,6 +727,29 @@ export class StorageAuthority {
     return rows.map((r) => ({ value: r.identifier_value, wildcard: r.wildcard === 1 }));
   }
 
+  /** Unexpired revoked certificates of one issuer, for its CRL. */
+  async listRevoked(issuerName: string, now: number): Promise<{ serial: string; revokedAt: number; reason: number }[]> {
+    const rows = await this.readDb
+      .selectFrom('certificates')
+      .select(['serial', 'revoked_at', 'revoked_reason'])
+      .where('issuer_name', '=', issuerName)
+      .where('revoked_at', 'is not', null)
+      .where('not_after', '>', now)
+      .orderBy('revoked_at')
+      .execute();
+    return rows.map((r) => ({ serial: r.serial, revokedAt: r.revoked_at!, reason: r.revoked_reason ?? 0 }));
+  }
+
+  /** Changes whenever a certificate of the issuer is revoked: the CRL cache key. */
+  async revocationStamp(issuerName: string): Promise<string> {
+    const row = await this.readDb
+      .selectFrom('certificates')
+      .select((eb) => [eb.fn.count<number>('revoked_at').as('revoked'), eb.fn.max('revoked_at').as('latest')])
+      .where('issuer_name', '=', issuerName)
+      .executeTakeFirst();
+    return `${row?.revoked ?? 0}/${row?.latest ?? 0}`;
+  }
+
   // ---- blocked keys ----
 
   async isKeyBlocked(spkiSha256: string): Promise<boolean> {
@@ -624,33 +765,11 @@ export class StorageAuthority {
     }
   }
 
-  /** For tests and diagnostics: a WAL checkpoint so that copies of the file are complete. */
+  /** For tests and diagnostics on SQLite: a WAL checkpoint so that copies of the file are complete. */
   checkpoint(): void {
-    this.raw.pragma('wal_checkpoint(TRUNCATE)');
+    if (!this.primary.checkpoint) throw new Error(`checkpoint() is for SQLite; this SA runs on ${this.dialect}`);
+    this.primary.checkpoint();
   }
-}
-
-/**
- * Kysely prepares every query afresh; preparing is a large share of a query's cost in better-sqlite3, and the SA
- * issues the same few dozen SQL strings over and over, so prepared statements are kept (bounded, oldest dropped).
- */
-function withStatementCache(raw: SqliteDatabase.Database, capacity = 256) {
-  const cache = new Map<string, SqliteDatabase.Statement>();
-  return {
-    close: () => raw.close(),
-    prepare(sql: string) {
-      // Write transactions take the write lock up front: with several processes on one database a deferred
-      // transaction that read first could otherwise fail with SQLITE_BUSY instead of waiting (busy_timeout).
-      if (sql === 'begin') sql = 'begin immediate';
-      let statement = cache.get(sql);
-      if (!statement) {
-        statement = raw.prepare(sql);
-        cache.set(sql, statement);
-        if (cache.size > capacity) cache.delete(cache.keys().next().value as string);
-      }
-      return statement;
-    },
-  };
 }
 
 function deepFreeze<T>(value: T): T {

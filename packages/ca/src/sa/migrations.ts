@@ -221,4 +221,22 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0040_processing_sweep': {
+    // When an order began processing (NULL when it is not), so that a sweeper can find finalizes that died; orders
+    // already stuck get 0, the oldest time there is. Certificates by order (the sweeper's check for a stored
+    // certificate) and by issuer and revocation (CRLs), each an index lookup instead of a table scan.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('orders').addColumn('processing_since', 'bigint').execute();
+      await db
+        .updateTable('orders')
+        .set({ processing_since: 0 })
+        .where('began_processing', '=', 1)
+        .where('certificate_id', 'is', null)
+        .where('error', 'is', null)
+        .execute();
+      await db.schema.createIndex('orders_processing_since_idx').on('orders').column('processing_since').execute();
+      await db.schema.createIndex('certificates_order_idx').on('certificates').column('order_id').execute();
+      await db.schema.createIndex('certificates_issuer_revoked_idx').on('certificates').columns(['issuer_name', 'revoked_at']).execute();
+    },
+  },
 };

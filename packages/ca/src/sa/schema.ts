@@ -20,6 +20,8 @@ export interface OrdersTable {
   not_after: number | null;
   error: string | null;
   began_processing: number;
+  /** When the order's finalize began (ms); NULL when it is not processing. */
+  processing_since: number | null;
   certificate_id: string | null;
   created_at: number;
   profile: string;

@@ -1,0 +1,4 @@
+// certbot, lego, dehydrated and acme-client issue and revoke with the SA on MariaDB (see backends.ts).
+import { clientsOnBackend } from './backends.js';
+
+await clientsOnBackend('mariadb');
