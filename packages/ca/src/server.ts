@@ -1,5 +1,6 @@
 // Wires the components into one running CA: storage, hierarchy, VA, RA, the HTTPS ACME front end and the plain-HTTP
 // listener for the AIA issuer URLs that leaves name.
+import cluster from 'node:cluster';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -24,7 +25,7 @@ import { IncidentStore } from './sa/incidents.js';
 import { Faults, FaultyValidator } from './testmode/faults.js';
 import { StatsService } from './stats/index.js';
 import { StatsStore } from './sa/stats.js';
-import { startMetricsServer } from './core/metrics.js';
+import { answerMetricsToPrimary, observePlainHttp, startMetricsServer } from './core/metrics.js';
 
 export interface RunningCa {
   directoryUrl: string;
@@ -128,7 +129,10 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     : undefined;
   stats?.start();
   opened.push(() => stats?.close());
-  const metrics = config.metrics.port === undefined ? undefined : await startMetricsServer(config.metrics.host, config.metrics.port).catch(undo);
+  // A `--workers` process does not listen: the primary serves the sum of the workers' registries on metrics.port.
+  const metrics = config.metrics.port === undefined ? undefined
+    : cluster.isWorker ? answerMetricsToPrimary()
+    : await startMetricsServer(config.metrics.host, config.metrics.port).catch(undo);
   opened.push(() => metrics?.close());
 
   // AIA issuer certificates, CRL shards and (when enabled) OCSP over plain HTTP, as the BRs require for caIssuers and
@@ -138,6 +142,7 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     ? await OcspResponder.start({ issuers: hierarchy.issuers, dataDir, certificates: sa, clock, config: config.ocsp, logger }).catch(undo)
     : undefined;
   const aiaServer: Server = createServer((request, response) => {
+    observePlainHttp(request, response);
     if (stats?.handle(request, response)) return;
     if (serveCrl(crlUpdater, logger, request, response)) return;
     if (ocsp && serveOcsp(ocsp, logger, request, response)) return;

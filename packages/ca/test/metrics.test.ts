@@ -1,6 +1,6 @@
 // `/metrics` as Prometheus scrapes it, on the CA's own metrics listener: after a real issuance over http-01, a failed
-// validation and a revocation, the request, latency, issuance, validation and revocation series moved by exactly what
-// happened; the CRL age gauge reads the time since the last CRL; Node's process metrics are there.
+// validation and a revocation, the request (ACME and plain-HTTP listeners), latency, issuance, validation and
+// revocation series moved by exactly what happened; the CRL age gauge reads the time since the last CRL; Node's process metrics are there.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -72,7 +72,7 @@ test('counters move with an issuance, a failed validation and a revocation', asy
   assert.equal(moved('cobble_ca_revocations_total', { reason: 'superseded' }), 1);
   assert.equal(moved('cobble_ca_revocations_total'), 1);
   // Two orders; one finalize; one revocation; by route pattern, never by object URL.
-  assert.equal(moved('cobble_ca_http_requests_total', { route: '/acme/new-order', method: 'POST', status: '201' }), 2);
+  assert.equal(moved('cobble_ca_http_requests_total', { listener: 'acme', route: '/acme/new-order', method: 'POST', status: '201' }), 2);
   assert.equal(moved('cobble_ca_http_requests_total', { route: '/acme/order/:id/finalize', method: 'POST', status: '200' }), 1);
   assert.equal(moved('cobble_ca_http_requests_total', { route: '/acme/revoke-cert', method: 'POST', status: '200' }), 1);
   assert.ok(!afterwards.some((s) => s.name === 'cobble_ca_http_requests_total' && /\/acme\/order\/[A-Za-z0-9_-]{10,}/.test(s.labels.route!)));
@@ -80,6 +80,23 @@ test('counters move with an issuance, a failed validation and a revocation', asy
   // The finalize took some time, and fell into a finite bucket.
   assert.ok(moved('cobble_ca_http_request_duration_seconds_sum', { route: '/acme/order/:id/finalize' }) > 0);
   assert.equal(moved('cobble_ca_http_request_duration_seconds_bucket', { route: '/acme/order/:id/finalize', le: '+Inf' }), 1);
+  // The plain-HTTP listener: served paths by their first segment, anything refused as `rejected` (no series per URL).
+  const aia = /CA Issuers - URI:(\S+)/.exec(leaf.infoAccess!)![1]!;
+  const base = `http://127.0.0.1:${h.ca.httpPort}`;
+  assert.ok(aia.startsWith(`${base}/`), aia);
+  const aiaRoute = new URL(aia).pathname.replace(/^(\/[^/]*)(\/.*)?$/, (_, first: string, rest?: string) => first + (rest ? '/*' : ''));
+  const plainBefore = await scrape();
+  assert.equal((await fetch(aia)).status, 200);
+  assert.equal((await fetch(`${base}/stats.json`)).status, 200);
+  assert.equal((await fetch(`${base}/made-up-${Date.now()}`)).status, 404);
+  const plainAfter = await scrape();
+  const plainMoved = (labels: Record<string, string>) => total(plainAfter, 'cobble_ca_http_requests_total', labels) - total(plainBefore, 'cobble_ca_http_requests_total', labels);
+  assert.equal(plainMoved({ listener: 'http', route: aiaRoute, method: 'GET', status: '200' }), 1);
+  assert.equal(plainMoved({ listener: 'http', route: '/stats.json', method: 'GET', status: '200' }), 1);
+  assert.equal(plainMoved({ listener: 'http', route: 'rejected', method: 'GET', status: '404' }), 1);
+  assert.equal(plainMoved({ listener: 'http' }), 3);
+  assert.ok(!plainAfter.some((s) => s.labels.route?.startsWith('/made-up')));
+  assert.equal(total(plainAfter, 'cobble_ca_http_request_duration_seconds_count', { listener: 'http', route: '/stats.json' }) - total(plainBefore, 'cobble_ca_http_request_duration_seconds_count', { listener: 'http', route: '/stats.json' }), 1);
   // Node's default process metrics.
   assert.ok(total(afterwards, 'process_cpu_user_seconds_total') > 0);
   assert.ok(total(afterwards, 'nodejs_heap_size_used_bytes') > 0);

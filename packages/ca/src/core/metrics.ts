@@ -3,7 +3,7 @@
 // one-line functions below, and `startMetricsServer` serves the registry on its own listener (loopback by default, as
 // Boulder's debug address), never on the public plain-HTTP port. Under `cobble ca serve --workers N` the workers do
 // not listen: the primary serves the sum of their registries (prom-client's cluster protocol over the IPC channel).
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -13,15 +13,15 @@ export const metricsRegistry = new Registry();
 
 const httpRequests = new Counter({
   name: 'cobble_ca_http_requests_total',
-  help: 'ACME HTTP requests answered, by route pattern, method and status code.',
-  labelNames: ['route', 'method', 'status'] as const,
+  help: 'HTTP requests answered, by listener (acme: the ACME API; http: AIA, CRLs, OCSP, stats), route pattern, method and status code.',
+  labelNames: ['listener', 'route', 'method', 'status'] as const,
   registers: [metricsRegistry],
 });
 
 const httpDuration = new Histogram({
   name: 'cobble_ca_http_request_duration_seconds',
-  help: 'Time from an ACME request arriving to its response being sent, by route pattern and method.',
-  labelNames: ['route', 'method'] as const,
+  help: 'Time from a request arriving to its response being sent, by listener, route pattern and method.',
+  labelNames: ['listener', 'route', 'method'] as const,
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: [metricsRegistry],
 });
@@ -79,8 +79,24 @@ const RFC5280_REASONS: Record<number, string> = {
 
 /** One answered ACME request; `route` is the route pattern (bounded cardinality), not the URL. */
 export function observeHttpRequest(route: string, method: string, status: number, seconds: number): void {
-  httpRequests.inc({ route, method, status: String(status) });
-  httpDuration.observe({ route, method }, seconds);
+  httpRequests.inc({ listener: 'acme', route, method, status: String(status) });
+  httpDuration.observe({ listener: 'acme', route, method }, seconds);
+}
+
+/**
+ * A request on the plain-HTTP listener, recorded when its response is finished. The route is the path's first segment
+ * (`/crl/*`, `/stats.json`) only for answers below 400: those paths exist, so a client probing made-up URLs cannot
+ * create series; every refused request counts under `rejected`.
+ */
+export function observePlainHttp(request: IncomingMessage, response: ServerResponse): void {
+  const started = process.hrtime.bigint();
+  response.once('finish', () => {
+    const path = (request.url ?? '/').split('?')[0]!;
+    const route = response.statusCode < 400 ? path.replace(/^(\/[^/]*)(\/.*)?$/, (_, first: string, rest?: string) => first + (rest ? '/*' : '')) : 'rejected';
+    const method = request.method ?? 'GET';
+    httpRequests.inc({ listener: 'http', route, method, status: String(response.statusCode) });
+    httpDuration.observe({ listener: 'http', route, method }, Number(process.hrtime.bigint() - started) / 1e9);
+  });
 }
 
 export function observeIssuance(profile: string, issuer: string): void {
