@@ -2,18 +2,22 @@
 // run, against Pebble (Debian's `pebble`, PEBBLE_VA_NOSLEEP=1, real validation), at concurrency 1 and 8.
 //
 // Usage: npm run bench -- acme-issuance [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--cobble-workers N] [--rounds N]
-//                                      [--only cobble|pebble] [--steps] [--write-docs]
+//                                      [--only cobble|pebble] [--issuer-keys p384,rsa2048,p256] [--steps] [--write-docs]
 // --c1/--c8 are issuances per server at each concurrency, split over --rounds rounds that alternate between the servers
 // (so a load change on the machine hits both alike); --max-seconds bounds each server's total time per concurrency.
 // --warmup is the number of unmeasured issuances per server at concurrency 8 before measuring (default 200).
 // --steps prints where each phase's time went, per ACME request kind (mean ms per issuance).
 // Both servers run as their own processes (cobble through `cobble ca serve --config FILE [--workers N]`), validate through the same loopback http-01 responder and look names up in
 // the same pebble-challtestsrv; one driver implementation (./driver.ts) talks to both.
+// --issuer-keys runs one cobble server per issuing key type in the same rounds: p384 is the default development
+// hierarchy (an ECDSA P-384 intermediate, as Let's Encrypt's E-series); rsa2048 and p256 configure one intermediate of
+// that type (made here with openssl, in the `issuers:` section) for every subscriber key, as Pebble signs everything
+// with its RSA-2048 intermediate: rsa2048 is the same-key-type comparison.
 import 'reflect-metadata';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { Agent, get as httpsGet } from 'node:https';
@@ -28,10 +32,13 @@ import { AcmeDriver, stalls, stepTimes, type ChallengeSink } from './driver.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-interface Options { c1: number; c8: number; maxSeconds: number; warmup: number; cobbleWorkers: number; rounds: number; only?: 'cobble' | 'pebble'; writeDocs: boolean; steps: boolean }
+type IssuerKey = 'p384' | 'p256' | 'rsa2048';
+const ISSUER_KEYS: IssuerKey[] = ['p384', 'p256', 'rsa2048'];
+
+interface Options { c1: number; c8: number; maxSeconds: number; warmup: number; cobbleWorkers: number; rounds: number; only?: 'cobble' | 'pebble'; issuerKeys: IssuerKey[]; writeDocs: boolean; steps: boolean }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { c1: 60, c8: 240, maxSeconds: 30, warmup: 200, cobbleWorkers: 1, rounds: 3, writeDocs: false, steps: false };
+  const options: Options = { c1: 60, c8: 240, maxSeconds: 30, warmup: 200, cobbleWorkers: 1, rounds: 3, issuerKeys: ['p384'], writeDocs: false, steps: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -46,17 +53,23 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--cobble-workers') options.cobbleWorkers = Math.max(1, value());
     else if (arg === '--rounds') options.rounds = Math.max(1, value());
     else if (arg === '--write-docs') options.writeDocs = true;
+    else if (arg === '--issuer-keys') {
+      const keys = (argv[++i] ?? '').split(',');
+      if (!keys.length || keys.some((k) => !ISSUER_KEYS.includes(k as IssuerKey))) throw new Error(`--issuer-keys takes a comma-separated list of ${ISSUER_KEYS.join(', ')}`);
+      options.issuerKeys = [...new Set(keys as IssuerKey[])];
+    }
     else if (arg === '--steps') options.steps = true;
     else if (arg === '--only') {
       const peer = argv[++i];
       if (peer !== 'cobble' && peer !== 'pebble') throw new Error('--only takes cobble or pebble');
       options.only = peer;
-    } else throw new Error(`unknown argument ${arg}; usage: [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--cobble-workers N] [--rounds N] [--only cobble|pebble] [--steps] [--write-docs]`);
+    } else throw new Error(`unknown argument ${arg}; usage: [--c1 N] [--c8 N] [--max-seconds S] [--warmup N] [--cobble-workers N] [--rounds N] [--only cobble|pebble] [--issuer-keys p384,rsa2048,p256] [--steps] [--write-docs]`);
   }
   return options;
 }
 
-interface Server { name: 'cobble' | 'pebble'; directoryUrl: string; process: ChildProcess; caPem: Buffer }
+/** `cobble` (P-384 development issuer), `cobble rsa2048` / `cobble p256` (an issuer of that key type) or `pebble`. */
+interface Server { name: string; directoryUrl: string; process: ChildProcess; caPem: Buffer }
 
 interface PhaseResult { peer: string; concurrency: number; issued: number; seconds: number; perSecond: number; p50: number; p99: number; cpuMsPerIssuance: number; driverCpuMsPerIssuance: number; repeated?: number; badNonces?: number; failures: string[]; roundRates: number[] }
 
@@ -80,7 +93,9 @@ async function main(): Promise<void> {
   const responderPort = (responder.address() as AddressInfo).port;
   const servers: Server[] = [];
   try {
-    if (options.only !== 'pebble') servers.push(await startCobble(work, responderPort, dns.dnsServer, options.cobbleWorkers));
+    if (options.only !== 'pebble') {
+      for (const issuerKey of options.issuerKeys) servers.push(await startCobble(work, responderPort, dns.dnsServer, options.cobbleWorkers, issuerKey));
+    }
     if (options.only !== 'cobble') servers.push(await startPebble(work, responderPort, dns.dnsServer));
     const trust = servers.map((s) => s.caPem);
 
@@ -258,11 +273,37 @@ async function makeCsrs(count: number): Promise<{ name: string; der: Buffer }[]>
   return out;
 }
 
-async function startCobble(work: string, responderPort: number, dnsServer: string, workers: number): Promise<Server> {
-  const configPath = join(work, 'cobble.yaml');
+/** An issuing hierarchy made with openssl: a root and one intermediate whose key (of `keyType`) is in a key file. */
+async function benchIssuer(dir: string, keyType: Exclude<IssuerKey, 'p384'>): Promise<unknown> {
+  await mkdir(dir, { recursive: true });
+  const newKey = keyType === 'rsa2048' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
+  const file = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr}`);
+  };
+  openssl('req', '-x509', ...newKey, '-nodes', '-keyout', file('root.key'), '-out', file('root.pem'), '-days', '3650', '-subj', `/C=US/O=cobble bench/CN=Bench Root ${keyType}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  openssl('req', '-new', ...newKey, '-nodes', '-keyout', file('issuer.key'), '-out', file('issuer.csr'), '-subj', `/C=US/O=cobble bench/CN=Bench ${keyType}`);
+  await writeFile(file('issuer.ext'), 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,digitalSignature,keyCertSign,cRLSign\nextendedKeyUsage=serverAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
+  openssl('x509', '-req', '-in', file('issuer.csr'), '-CA', file('root.pem'), '-CAkey', file('root.key'), '-CAcreateserial', '-days', '1000', '-extfile', file('issuer.ext'), '-out', file('issuer.pem'));
+  openssl('pkcs8', '-topk8', '-v2', 'aes-256-cbc', '-in', file('issuer.key'), '-out', file('issuer.key.enc.pem'), '-passout', 'pass:bench');
+  return [{
+    name: `bench-${keyType}`,
+    keyTypes: ['ecdsa', 'rsa'],
+    certificate: file('issuer.pem'),
+    keyFile: { path: file('issuer.key.enc.pem'), passphrase: 'bench' },
+    defaultChain: { certificates: [file('issuer.pem')], root: file('root.pem') },
+  }];
+}
+
+async function startCobble(work: string, responderPort: number, dnsServer: string, workers: number, issuerKey: IssuerKey): Promise<Server> {
+  const dir = join(work, `cobble-${issuerKey}`);
+  const configPath = join(work, `cobble-${issuerKey}.yaml`);
   // JSON is YAML; the CLI validates it like any operator's file.
   await writeFile(configPath, JSON.stringify({
-    dataDir: join(work, 'cobble'),
+    dataDir: dir,
+    ...(issuerKey === 'p384' ? {} : { issuers: await benchIssuer(join(dir, 'issuer'), issuerKey) }),
     listen: { host: '127.0.0.1', port: 0, httpPort: 0 },
     // tls-alpn-01 is not exercised; the port only has to be valid.
     va: { httpPort: responderPort, tlsPort: 443, dnsServer, timeoutMs: 5000 },
@@ -282,7 +323,7 @@ async function startCobble(work: string, responderPort: number, dnsServer: strin
   const directoryUrl = /^ACME directory: (\S+)/m.exec(printed)?.[1];
   const trustBundlePath = /^Trust bundle[^:]*: (\S+)/m.exec(printed)?.[1];
   if (!directoryUrl || !trustBundlePath) throw new Error(`cobble ca serve printed no directory URL / trust bundle:\n${printed}`);
-  return { name: 'cobble', directoryUrl, process: child, caPem: await readFile(trustBundlePath) };
+  return { name: issuerKey === 'p384' ? 'cobble' : `cobble ${issuerKey}`, directoryUrl, process: child, caPem: await readFile(trustBundlePath) };
 }
 
 async function startPebble(work: string, responderPort: number, dnsServer: string): Promise<Server> {
@@ -368,19 +409,18 @@ function render(results: PhaseResult[]): string {
     if (r.failures.length) rows.push('', `${r.peer} at concurrency ${r.concurrency}: ${r.failures.length} issuance(s) failed and are not counted (their time is): ${r.failures[0]}`);
   }
   const ratios: string[] = [];
-  for (const concurrency of [1, 8]) {
-    const c = results.find((r) => r.peer === 'cobble' && r.concurrency === concurrency);
+  for (const [concurrency, c] of results.filter((r) => r.peer !== 'pebble').map((r) => [r.concurrency, r] as const)) {
     const p = results.find((r) => r.peer === 'pebble' && r.concurrency === concurrency);
-    if (c && p) {
+    if (p) {
       // Round k of cobble ran right before round k of Pebble, so each pair saw about the same machine.
       const perRound = c.roundRates.map((rate, k) => rate / (p.roundRates[k] ?? NaN)).filter(Number.isFinite);
       const range = perRound.length ? `${Math.min(...perRound).toFixed(2)}–${Math.max(...perRound).toFixed(2)}×` : 'n/a';
-      ratios.push(`| ${concurrency} | ${(c.perSecond / p.perSecond).toFixed(2)}× | ${range} | ${(c.p50 / p.p50).toFixed(2)} | ${(c.p99 / p.p99).toFixed(2)} |`);
+      ratios.push(`| ${c.peer} | ${concurrency} | ${(c.perSecond / p.perSecond).toFixed(2)}× | ${range} | ${(c.p50 / p.p50).toFixed(2)} | ${(c.p99 / p.p99).toFixed(2)} | ${(c.cpuMsPerIssuance / p.cpuMsPerIssuance).toFixed(2)} |`);
     }
   }
   if (ratios.length) {
     rows.push('', 'Ratios cobble ÷ Pebble (throughput: higher is better; latency: lower is better):', '',
-      '| Concurrency | Issuances/s | Issuances/s, round by round (min–max) | p50 latency | p99 latency |', '| ---: | ---: | ---: | ---: | ---: |', ...ratios);
+      '| Server | Concurrency | Issuances/s | Issuances/s, round by round (min–max) | p50 latency | p99 latency | Server CPU per issuance |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |', ...ratios);
   }
   return rows.join('\n');
 }
