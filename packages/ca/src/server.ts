@@ -10,7 +10,7 @@ import { type CaConfigInput, parseCaConfig } from './config/index.js';
 import { configuredHierarchy, issuerPaths, issueServerTlsCertificate, loadOrCreateHierarchy, rootsPemOf, type IssuerChain } from './issuer/index.js';
 import { Profiles, RegistrationAuthority } from './ra/index.js';
 import { RateLimiter } from './ra/ratelimits/index.js';
-import { ProcessingSweeper, StorageAuthority, redactDatabaseUrl, resolveDatabaseUrl } from './sa/index.js';
+import { ProcessingSweeper, StorageAuthority, dialectOf, redactDatabaseUrl, resolveDatabaseUrl } from './sa/index.js';
 import { ValidationAuthority, type Validator } from './va/index.js';
 import { buildWfe } from './wfe/index.js';
 import { openNonceStore } from './wfe/nonces.js';
@@ -75,10 +75,11 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
     await closeOpened();
     throw err;
   };
-  // Accounts are cached in memory unless the configuration says several front ends share the database.
+  // Accounts are cached in memory unless the configuration says several front ends share the database (the default
+  // for a client-server database).
   const databaseUrl = resolveDatabaseUrl(config.database.url, dataDir);
   const sa = await StorageAuthority.open(databaseUrl, {
-    cacheAccounts: config.cache.accounts,
+    cacheAccounts: config.cache.accounts ?? dialectOf(databaseUrl) === 'sqlite',
     readReplicaUrl: config.database.readReplicaUrl,
     poolSize: config.database.poolSize,
     onConnectionError: (err) => logger.warn({ err, database: redactDatabaseUrl(databaseUrl) }, 'an idle database connection broke; the pool replaces it'),

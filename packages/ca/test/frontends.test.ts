@@ -19,6 +19,7 @@ import { prepareDataDir, startCa, type CaConfigInput, type RunningCa } from '../
 import { startChallTestSrv, type ChallTestSrv } from './va/challtestsrv.js';
 import { AcmeTestClient, Http01Responder, issueViaHttp01 } from './support/acme.js';
 import { REDIS_URL, redisSkip } from './support/redis.js';
+import { BACKENDS, createTestDatabase, databaseSkip, type Backend, type TestDatabase } from './support/databases.js';
 
 type Target = 'A' | 'B';
 
@@ -69,226 +70,237 @@ class Balancer {
 }
 
 const skip = await redisSkip('the several-front-ends tests');
+const databaseSkips = new Map<Backend, string | false>();
+for (const backend of BACKENDS) databaseSkips.set(backend, skip || (await databaseSkip(backend, 'the several-front-ends tests')));
 
-describe('two front ends sharing one database and Redis', { skip }, () => {
-  const prefix = `cobble-test:frontends:${randomUUID()}:`;
-  let dataDir: string;
-  let dns: ChallTestSrv;
-  let responder: Http01Responder;
-  let shared: CaConfigInput;
-  const fronts = {} as Record<Target, RunningCa>;
-  let balancer: Balancer;
-  let directoryUrl: string;
-  const clients: AcmeTestClient[] = [];
-  let names = 0;
-  const uniqueName = () => `fe-${process.pid}-${++names}.example.com`;
+for (const backend of BACKENDS) frontEndsOn(backend);
 
-  before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'cobble-frontends-'));
-    dns = await startChallTestSrv();
-    responder = await Http01Responder.start();
-    shared = {
-      dataDir,
-      listen: { host: '127.0.0.1', port: 0, httpPort: 0 },
-      va: { httpPort: responder.port, tlsPort: 443, dnsServer: dns.dnsServer, timeoutMs: 5000 },
-      log: { level: 'error' },
-      nonces: { store: { redis: REDIS_URL, prefix: `${prefix}nonces:` } },
-      cache: { accounts: false },
-      rateLimits: {
-        store: { redis: REDIS_URL, prefix: `${prefix}limits:` },
-        limits: { newOrdersPerAccount: { count: 3, period: '3h' }, newAccountsPerIp: { count: 100, period: '3h' } },
-      },
+function frontEndsOn(backend: Backend): void {
+  describe(`two front ends sharing one ${backend} database and Redis`, { skip: databaseSkips.get(backend) }, () => {
+    const prefix = `cobble-test:frontends:${randomUUID()}:`;
+    let dataDir: string;
+    let database: TestDatabase;
+    let dns: ChallTestSrv;
+    let responder: Http01Responder;
+    let shared: CaConfigInput;
+    const fronts = {} as Record<Target, RunningCa>;
+    let balancer: Balancer;
+    let directoryUrl: string;
+    const clients: AcmeTestClient[] = [];
+    let names = 0;
+    const uniqueName = () => `fe-${process.pid}-${++names}.example.com`;
+
+    before(async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'cobble-frontends-'));
+      database = await createTestDatabase(backend, 'frontends');
+      dns = await startChallTestSrv();
+      responder = await Http01Responder.start();
+      shared = {
+        dataDir,
+        database: { url: database.url },
+        listen: { host: '127.0.0.1', port: 0, httpPort: 0 },
+        va: { httpPort: responder.port, tlsPort: 443, dnsServer: dns.dnsServer, timeoutMs: 5000 },
+        log: { level: 'error' },
+        nonces: { store: { redis: REDIS_URL, prefix: `${prefix}nonces:` } },
+        // Off by default on MariaDB and PostgreSQL, which is what those runs check; SQLite must be told.
+        ...(backend === 'sqlite' ? { cache: { accounts: false } } : {}),
+        rateLimits: {
+          store: { redis: REDIS_URL, prefix: `${prefix}limits:` },
+          limits: { newOrdersPerAccount: { count: 3, period: '3h' }, newAccountsPerIp: { count: 100, period: '3h' } },
+        },
+      };
+      // Once, before either front end starts: both would otherwise race to create the development hierarchy.
+      await prepareDataDir(shared);
+      fronts.A = await startCa(shared);
+      fronts.B = await startCa(shared);
+      balancer = await Balancer.start(() => ({ A: fronts.A.port, B: fronts.B.port }));
+      directoryUrl = `https://127.0.0.1:${balancer.port}/directory`;
+    });
+
+    after(async () => {
+      clients.forEach((c) => c.close());
+      await balancer?.close();
+      await fronts.A?.close();
+      await fronts.B?.close();
+      await responder?.close();
+      await dns?.close();
+      const admin = new Redis(REDIS_URL);
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length) await admin.del(...keys);
+      await admin.quit();
+      await database?.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    });
+
+    const newClient = async () => {
+      const client = await AcmeTestClient.create(directoryUrl, fronts.A.trustBundlePath);
+      clients.push(client);
+      return client;
     };
-    // Once, before either front end starts: both would otherwise race to create the development hierarchy.
-    await prepareDataDir(shared);
-    fronts.A = await startCa(shared);
-    fronts.B = await startCa(shared);
-    balancer = await Balancer.start(() => ({ A: fronts.A.port, B: fronts.B.port }));
-    directoryUrl = `https://127.0.0.1:${balancer.port}/directory`;
-  });
 
-  after(async () => {
-    clients.forEach((c) => c.close());
-    await balancer?.close();
-    await fronts.A?.close();
-    await fronts.B?.close();
-    await responder?.close();
-    await dns?.close();
-    const admin = new Redis(REDIS_URL);
-    const keys = await admin.keys(`${prefix}*`);
-    if (keys.length) await admin.del(...keys);
-    await admin.quit();
-    await rm(dataDir, { recursive: true, force: true });
-  });
-
-  const newClient = async () => {
-    const client = await AcmeTestClient.create(directoryUrl, fronts.A.trustBundlePath);
-    clients.push(client);
-    return client;
-  };
-
-  /** Sends the client's following requests to `target`: new connections only, so the balancer decides again. */
-  const via = (client: AcmeTestClient, target: Target) => {
-    client.agent.destroy();
-    balancer.next = target;
-  };
-
-  /** The front end that answered the last connection. */
-  const lastTarget = () => balancer.connections.at(-1);
-
-  test('an account created on A orders, validates and gets its certificate on B', async () => {
-    const client = await newClient();
-    via(client, 'A');
-    const registered = await client.register();
-    assert.equal(registered.status, 201, registered.text());
-    assert.equal(lastTarget(), 'A');
-
-    via(client, 'B');
-    const before = balancer.connections.length;
-    const name = uniqueName();
-    const { order, chainPem } = await issueViaHttp01(client, responder, [name]);
-    assert.equal(order.status, 'valid');
-    assert.equal(new X509Certificate(chainPem).subjectAltName, `DNS:${name}`);
-    assert.ok(balancer.connections.length > before);
-    assert.deepEqual(new Set(balancer.connections.slice(before)), new Set(['B']), 'every request of the order went to B');
-  });
-
-  test('a nonce issued by A is accepted by B exactly once; the second use, on either, is badNonce', async () => {
-    const client = await newClient();
-    via(client, 'A');
-    assert.equal((await client.register()).status, 201);
-    const fromA = (await client.http('HEAD', client.directory.newNonce)).header('replay-nonce')!;
-    assert.ok(fromA);
-    assert.equal(lastTarget(), 'A');
-
-    const useNonce = async (target: Target) => {
-      via(client, target);
-      const url = client.accountUrl!;
-      const response = await client.postJws(url, await client.sign(url, undefined, { protectedOverrides: { nonce: fromA } }));
-      assert.equal(lastTarget(), target);
-      return response;
+    /** Sends the client's following requests to `target`: new connections only, so the balancer decides again. */
+    const via = (client: AcmeTestClient, target: Target) => {
+      client.agent.destroy();
+      balancer.next = target;
     };
-    const first = await useNonce('B');
-    assert.equal(first.status, 200, first.text());
-    for (const target of ['B', 'A'] as const) {
-      const again = await useNonce(target);
-      assert.equal(again.status, 400, `reuse on ${target}: ${again.text()}`);
-      assert.equal(again.json().type, 'urn:ietf:params:acme:error:badNonce');
-    }
-  });
 
-  test('both front ends race to redeem the same nonce: exactly one accepts it', async () => {
-    const client = await newClient();
-    via(client, 'A');
-    assert.equal((await client.register()).status, 201);
-    const url = client.accountUrl!;
-    for (let round = 0; round < 5; round++) {
-      const nonce = (await client.http('HEAD', client.directory.newNonce)).header('replay-nonce')!;
-      const jws = await client.sign(url, undefined, { protectedOverrides: { nonce } });
-      // One direct connection to each front end, sent together.
-      const direct = (target: Target) =>
-        new Promise<number>((resolve, reject) => {
-          const body = JSON.stringify(jws);
-          https
-            .request(`https://127.0.0.1:${fronts[target].port}/acme/acct/${url.split('/').pop()}`, {
-              method: 'POST',
-              agent: false,
-              ca: client.agent.options.ca,
-              headers: { 'Content-Type': 'application/jose+json', 'Content-Length': Buffer.byteLength(body), Host: `127.0.0.1:${balancer.port}` },
-            }, (res) => {
-              res.resume();
-              res.on('end', () => resolve(res.statusCode ?? 0));
-            })
-            .on('error', reject)
-            .end(body);
-        });
-      const statuses = await Promise.all([direct('A'), direct('B'), direct('A'), direct('B')]);
-      assert.deepEqual(statuses.sort(), [200, 400, 400, 400], `round ${round}`);
-    }
-  });
+    /** The front end that answered the last connection. */
+    const lastTarget = () => balancer.connections.at(-1);
 
-  test('rate limits count across front ends (Redis): the fourth order of an account limited to three is refused', async () => {
-    const client = await newClient();
-    via(client, 'A');
-    assert.equal((await client.register()).status, 201);
-    for (const target of ['A', 'B', 'A'] as const) {
-      via(client, target);
-      const order = await client.newOrder([uniqueName()]);
-      assert.equal(order.status, 201, `order on ${target}: ${order.text()}`);
-    }
-    via(client, 'B');
-    const refused = await client.newOrder([uniqueName()]);
-    assert.equal(refused.status, 429, refused.text());
-    assert.equal(refused.json().type, 'urn:ietf:params:acme:error:rateLimited');
-    assert.match(refused.json().detail, /new orders \(3\)/);
-  });
+    test('an account created on A orders, validates and gets its certificate on B', async () => {
+      const client = await newClient();
+      via(client, 'A');
+      const registered = await client.register();
+      assert.equal(registered.status, 201, registered.text());
+      assert.equal(lastTarget(), 'A');
 
-  test('an account deactivated on A is refused on B at once (cache.accounts: false)', async () => {
-    const client = await newClient();
-    via(client, 'A');
-    assert.equal((await client.register()).status, 201);
-    via(client, 'B');
-    assert.equal((await client.post(client.accountUrl!, undefined)).status, 200);
-    via(client, 'A');
-    const deactivated = await client.post(client.accountUrl!, { status: 'deactivated' });
-    assert.equal(deactivated.status, 200, deactivated.text());
-    via(client, 'B');
-    const refused = await client.newOrder([uniqueName()]);
-    assert.equal(refused.status, 403, refused.text());
-    assert.equal(refused.json().type, 'urn:ietf:params:acme:error:unauthorized');
-  });
-
-  test('acme-client, every connection to the other front end than the last, issues and revokes without one badNonce', async () => {
-    const problems: string[] = [];
-    const statuses: number[] = [];
-    const record = (status: number | undefined, data: unknown) => {
-      statuses.push(status ?? 0);
-      const type = (data as { type?: unknown } | undefined)?.type;
-      if (typeof type === 'string' && type.startsWith('urn:ietf:params:acme:error:')) problems.push(type);
-    };
-    const interceptor = acme.axios.interceptors.response.use(
-      (response) => {
-        record(response.status, response.data);
-        return response;
-      },
-      (error: { response?: { status: number; data: unknown } }) => {
-        record(error.response?.status, error.response?.data);
-        throw error;
-      },
-    );
-    // No keep-alive: every request is a new connection, so with `alternate` each lands on the other front end and
-    // carries the nonce the previous front end issued.
-    const agent = new https.Agent({ ca: await readFile(fronts.A.trustBundlePath), keepAlive: false });
-    const previousAgent = acme.axios.defaults.httpsAgent;
-    acme.axios.defaults.httpsAgent = agent;
-    balancer.next = 'alternate';
-    const before = balancer.connections.length;
-    try {
-      const client = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+      via(client, 'B');
+      const before = balancer.connections.length;
       const name = uniqueName();
-      const [, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await acme.crypto.createPrivateEcdsaKey());
-      const chain = await client.auto({
-        csr,
-        termsOfServiceAgreed: true,
-        challengePriority: ['http-01'],
-        skipChallengeVerification: true,
-        challengeCreateFn: async (_authz, challenge, keyAuthorization) => responder.set(challenge.token, keyAuthorization),
-        challengeRemoveFn: async () => {},
-      });
-      assert.equal(new X509Certificate(chain).subjectAltName, `DNS:${name}`);
-      await client.revokeCertificate(chain, { reason: 4 });
-    } finally {
-      acme.axios.interceptors.response.eject(interceptor);
-      acme.axios.defaults.httpsAgent = previousAgent;
-      agent.destroy();
-    }
-    const used = balancer.connections.slice(before);
-    assert.ok(used.length >= 10, `${used.length} connections`);
-    assert.ok(used.every((target, i) => i === 0 || target !== used[i - 1]), `strict alternation: ${used.join('')}`);
-    assert.ok(statuses.length >= 10);
-    assert.deepEqual(problems, [], 'no problem document at all, in particular no badNonce');
+      const { order, chainPem } = await issueViaHttp01(client, responder, [name]);
+      assert.equal(order.status, 'valid');
+      assert.equal(new X509Certificate(chainPem).subjectAltName, `DNS:${name}`);
+      assert.ok(balancer.connections.length > before);
+      assert.deepEqual(new Set(balancer.connections.slice(before)), new Set(['B']), 'every request of the order went to B');
+    });
+
+    test('a nonce issued by A is accepted by B exactly once; the second use, on either, is badNonce', async () => {
+      const client = await newClient();
+      via(client, 'A');
+      assert.equal((await client.register()).status, 201);
+      const fromA = (await client.http('HEAD', client.directory.newNonce)).header('replay-nonce')!;
+      assert.ok(fromA);
+      assert.equal(lastTarget(), 'A');
+
+      const useNonce = async (target: Target) => {
+        via(client, target);
+        const url = client.accountUrl!;
+        const response = await client.postJws(url, await client.sign(url, undefined, { protectedOverrides: { nonce: fromA } }));
+        assert.equal(lastTarget(), target);
+        return response;
+      };
+      const first = await useNonce('B');
+      assert.equal(first.status, 200, first.text());
+      for (const target of ['B', 'A'] as const) {
+        const again = await useNonce(target);
+        assert.equal(again.status, 400, `reuse on ${target}: ${again.text()}`);
+        assert.equal(again.json().type, 'urn:ietf:params:acme:error:badNonce');
+      }
+    });
+
+    test('both front ends race to redeem the same nonce: exactly one accepts it', async () => {
+      const client = await newClient();
+      via(client, 'A');
+      assert.equal((await client.register()).status, 201);
+      const url = client.accountUrl!;
+      for (let round = 0; round < 5; round++) {
+        const nonce = (await client.http('HEAD', client.directory.newNonce)).header('replay-nonce')!;
+        const jws = await client.sign(url, undefined, { protectedOverrides: { nonce } });
+        // One direct connection to each front end, sent together.
+        const direct = (target: Target) =>
+          new Promise<number>((resolve, reject) => {
+            const body = JSON.stringify(jws);
+            https
+              .request(`https://127.0.0.1:${fronts[target].port}/acme/acct/${url.split('/').pop()}`, {
+                method: 'POST',
+                agent: false,
+                ca: client.agent.options.ca,
+                headers: { 'Content-Type': 'application/jose+json', 'Content-Length': Buffer.byteLength(body), Host: `127.0.0.1:${balancer.port}` },
+              }, (res) => {
+                res.resume();
+                res.on('end', () => resolve(res.statusCode ?? 0));
+              })
+              .on('error', reject)
+              .end(body);
+          });
+        const statuses = await Promise.all([direct('A'), direct('B'), direct('A'), direct('B')]);
+        assert.deepEqual(statuses.sort(), [200, 400, 400, 400], `round ${round}`);
+      }
+    });
+
+    test('rate limits count across front ends (Redis): the fourth order of an account limited to three is refused', async () => {
+      const client = await newClient();
+      via(client, 'A');
+      assert.equal((await client.register()).status, 201);
+      for (const target of ['A', 'B', 'A'] as const) {
+        via(client, target);
+        const order = await client.newOrder([uniqueName()]);
+        assert.equal(order.status, 201, `order on ${target}: ${order.text()}`);
+      }
+      via(client, 'B');
+      const refused = await client.newOrder([uniqueName()]);
+      assert.equal(refused.status, 429, refused.text());
+      assert.equal(refused.json().type, 'urn:ietf:params:acme:error:rateLimited');
+      assert.match(refused.json().detail, /new orders \(3\)/);
+    });
+
+    test('an account deactivated on A is refused on B at once (no account cache)', async () => {
+      const client = await newClient();
+      via(client, 'A');
+      assert.equal((await client.register()).status, 201);
+      via(client, 'B');
+      assert.equal((await client.post(client.accountUrl!, undefined)).status, 200);
+      via(client, 'A');
+      const deactivated = await client.post(client.accountUrl!, { status: 'deactivated' });
+      assert.equal(deactivated.status, 200, deactivated.text());
+      via(client, 'B');
+      const refused = await client.newOrder([uniqueName()]);
+      assert.equal(refused.status, 403, refused.text());
+      assert.equal(refused.json().type, 'urn:ietf:params:acme:error:unauthorized');
+    });
+
+    test('acme-client, every connection to the other front end than the last, issues and revokes without one badNonce', async () => {
+      const problems: string[] = [];
+      const statuses: number[] = [];
+      const record = (status: number | undefined, data: unknown) => {
+        statuses.push(status ?? 0);
+        const type = (data as { type?: unknown } | undefined)?.type;
+        if (typeof type === 'string' && type.startsWith('urn:ietf:params:acme:error:')) problems.push(type);
+      };
+      const interceptor = acme.axios.interceptors.response.use(
+        (response) => {
+          record(response.status, response.data);
+          return response;
+        },
+        (error: { response?: { status: number; data: unknown } }) => {
+          record(error.response?.status, error.response?.data);
+          throw error;
+        },
+      );
+      // No keep-alive: every request is a new connection, so with `alternate` each lands on the other front end and
+      // carries the nonce the previous front end issued.
+      const agent = new https.Agent({ ca: await readFile(fronts.A.trustBundlePath), keepAlive: false });
+      const previousAgent = acme.axios.defaults.httpsAgent;
+      acme.axios.defaults.httpsAgent = agent;
+      balancer.next = 'alternate';
+      const before = balancer.connections.length;
+      try {
+        const client = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
+        const name = uniqueName();
+        const [, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await acme.crypto.createPrivateEcdsaKey());
+        const chain = await client.auto({
+          csr,
+          termsOfServiceAgreed: true,
+          challengePriority: ['http-01'],
+          skipChallengeVerification: true,
+          challengeCreateFn: async (_authz, challenge, keyAuthorization) => responder.set(challenge.token, keyAuthorization),
+          challengeRemoveFn: async () => {},
+        });
+        assert.equal(new X509Certificate(chain).subjectAltName, `DNS:${name}`);
+        await client.revokeCertificate(chain, { reason: 4 });
+      } finally {
+        acme.axios.interceptors.response.eject(interceptor);
+        acme.axios.defaults.httpsAgent = previousAgent;
+        agent.destroy();
+      }
+      const used = balancer.connections.slice(before);
+      assert.ok(used.length >= 10, `${used.length} connections`);
+      assert.ok(used.every((target, i) => i === 0 || target !== used[i - 1]), `strict alternation: ${used.join('')}`);
+      assert.ok(statuses.length >= 10);
+      assert.deepEqual(problems, [], 'no problem document at all, in particular no badNonce');
+    });
   });
-});
+}
 
 describe('the same pair with what one front end may keep to itself (controls)', { skip }, () => {
   // Memory nonces and the account cache on: correct for one front end, and here visibly wrong for two. These keep

@@ -50,7 +50,7 @@ describe('nonces configuration', () => {
     const config = parseCaConfig({});
     assert.equal(config.nonces.store, 'memory');
     assert.equal(config.nonces.lifetime, 30 * 60_000);
-    assert.equal(config.cache.accounts, true);
+    assert.equal(config.cache.accounts, undefined, 'decided by the database: on for SQLite, off for MariaDB/PostgreSQL');
   });
 
   test('a Redis store with its default prefix; a bad URL names the key', () => {

@@ -89,9 +89,10 @@ export const caConfigSchema = z.strictObject({
     .strictObject({
       /**
        * Accounts in memory (every authenticated request reads one). Invalidation is local, so only for a front end that
-       * is its database's only user: turn it off when front ends (--workers processes or machines) share a database.
+       * is its database's only user. Default: on for SQLite, off for MariaDB and PostgreSQL (several front ends share
+       * them); `cobble ca serve --workers N` turns it off.
        */
-      accounts: z.boolean().default(true),
+      accounts: z.boolean().optional(),
     })
     .prefault({}),
   acme: z
