@@ -6,7 +6,8 @@ export { DapCollector, DapCollectError, type CollectionResult } from './collecto
 export { newTask, type ClientParams, type CollectorParams, type NewTaskOptions } from './params.js';
 export { parseVdafSpec, collectorHpkeConfigFrom, VDAF_SPEC_FORMS } from './provision.js';
 export { chooseCollectInterval, formatTime, parseTime, type CollectIntervalChoice, type CollectIntervalRequest } from './collect-interval.js';
-export { taskFromJson, taskToJson, TaskError, type TaskDefinition, type TaskJson, type Role } from './task.js';
+export { taskFromJson, taskToJson, TaskError, applyTaskUpdate, UPDATABLE_TASK_FIELDS, type TaskDefinition, type TaskJson, type TaskUpdate, type Role } from './task.js';
+export { updateTaskDefinition } from './store/tasks.js';
 export type { VdafConfig } from './vdaf.js';
 export { b64url, fromB64url } from './codec.js';
 export type { DapVersion } from './messages/index.js';

@@ -155,3 +155,42 @@ export function taskConfiguration(t: Pick<TaskDefinition, 'taskInfo' | 'leaderUr
 export function wireContext(t: TaskDefinition): WireContext {
   return { taskId: t.taskId, timePrecision: t.timePrecision, taskConfig: t.version === 'dap-18' ? taskConfiguration(t) : undefined };
 }
+
+/**
+ * The fields `task update` may change, and why only these: anything bound into what clients, the collector and
+ * the other aggregator computed (the DAP-18 TaskConfiguration is HPKE AAD; the VDAF, verify key, time precision and
+ * batch mode shape every share) would break reports in flight, and lowering min_batch_size or raising
+ * max_batch_query_count would weaken the privacy the collector was promised. What remains is each aggregator's own
+ * policy and, on DAP-09, the task's expiration (Janus' task PATCH changes only that). `null` unsets a field.
+ */
+const taskUpdateSchema = z.object({
+  taskEnd: z.number().int().positive().nullable(),
+  reportExpiryAge: z.number().int().positive().nullable(),
+  tolerableClockSkew: z.number().int().nonnegative(),
+  collectionGraceSeconds: z.number().int().nonnegative().nullable(),
+}).partial().strict();
+export type TaskUpdate = z.input<typeof taskUpdateSchema>;
+export const UPDATABLE_TASK_FIELDS = Object.keys(taskUpdateSchema.shape);
+
+/** The task with `patch` applied; errors name the key and, for fields that cannot change, say why. */
+export function applyTaskUpdate(t: TaskDefinition, patch: unknown): TaskDefinition {
+  const r = taskUpdateSchema.safeParse(patch);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    if (issue.code === 'unrecognized_keys') {
+      throw new TaskError(`task.${issue.keys[0]}: cannot be changed in place (only ${UPDATABLE_TASK_FIELDS.join(', ')}); create a new task for it`);
+    }
+    throw new TaskError(`task.${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const u = r.data;
+  if ('taskEnd' in u && t.version === 'dap-18') {
+    throw new TaskError('task.taskEnd: on DAP-18 the task end is part of the TaskConfiguration that clients seal reports to; create a new task');
+  }
+  const next: TaskDefinition = { ...t };
+  if ('taskEnd' in u) next.taskEnd = u.taskEnd ?? undefined;
+  if ('reportExpiryAge' in u) next.reportExpiryAge = u.reportExpiryAge ?? undefined;
+  if (u.tolerableClockSkew !== undefined) next.tolerableClockSkew = u.tolerableClockSkew;
+  if ('collectionGraceSeconds' in u) next.collectionGraceSeconds = u.collectionGraceSeconds ?? undefined;
+  if (next.taskEnd !== undefined && next.taskStart !== undefined && next.taskEnd <= next.taskStart) throw new TaskError('task.taskEnd: must be after taskStart');
+  return next;
+}

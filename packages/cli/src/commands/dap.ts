@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   ConfigError, DapClient, DapCollector, DapCollectError, DapStore, DapUploadError, HpkeKeyring, KeyError, TaskError, VDAF_SPEC_FORMS, chooseCollectInterval, DRIVER_KINDS, runDriver, type DriverKind, DP_SPEC_FORMS, DpError, noiseDistribution, parseDpSpec,
-  collectorHpkeConfigFrom, formatTime, loadDapConfigFile, newTask, parseDapConfig, parseTime, parseVdafSpec, startAggregator, taskToJson,
+  applyTaskUpdate, collectorHpkeConfigFrom, formatTime, updateTaskDefinition, UPDATABLE_TASK_FIELDS, loadDapConfigFile, newTask, parseDapConfig, parseTime, parseVdafSpec, startAggregator, taskFromJson, taskToJson,
   type ClientParams, type CollectorParams, type DapServeConfig,
 } from '@cobble/dap';
 import { CliError } from '../errors.js';
@@ -21,7 +21,8 @@ const usage = `usage:
       PostgreSQL database (storage: { postgres: URL }); leases share the work.
   cobble dap task create --leader URL --helper URL --vdaf SPEC [--version dap-09|dap-18] [--min-batch-size N]
         [--time-precision SECONDS] [--batch-mode time-interval|leader-selected] [--max-batch-size N] [--expires TIME]
-        [--collector-hpke-config FILE|BASE64URL] [--dp DP]
+        [--collector-hpke-config FILE|BASE64URL] [--dp DP] [--report-expiry-age SECONDS] [--collection-grace SECONDS]
+        [--max-batch-query-count N (dap-09)]
         [--leader-config FILE --helper-config FILE | --leader-admin URL --helper-admin URL --admin-token TOKEN]
         [--out DIR]
       Creates a task on both aggregators and prints what the client and the collector need. With
@@ -29,6 +30,11 @@ const usage = `usage:
       collector keeps its own private key and the collector parameters carry none.
       SPEC: ${VDAF_SPEC_FORMS.join('\n            | ')}
       DP (differential privacy noise each aggregator adds; Sum, SumVec, Histogram): ${DP_SPEC_FORMS.join(' | ')}
+  cobble dap task update TASK_ID [--expires TIME|none] [--report-expiry-age SECONDS|none] [--tolerable-clock-skew SECONDS]
+        [--collection-grace SECONDS|none]
+        [--leader-config FILE --helper-config FILE | --leader-admin URL --helper-admin URL --admin-token TOKEN]
+      Changes a task in place on both aggregators. Only ${UPDATABLE_TASK_FIELDS.join(', ')} can change (--expires only
+      on dap-09); everything else is bound into reports or the collector's privacy (docs/dap.md, "task update").
   cobble dap upload --params CLIENT.json [--time TIME] VALUE...
       Uploads one report per VALUE (JSON: 1, true, 3, [1,2,3]).
   cobble dap collect --params COLLECTOR.json [--start TIME] [--end TIME | --duration SECONDS]
@@ -132,6 +138,7 @@ async function taskCreate(args: string[]): Promise<number> {
     'time-precision': { type: 'string' }, 'batch-mode': { type: 'string' }, 'max-batch-size': { type: 'string' }, expires: { type: 'string' },
     'leader-config': { type: 'string' }, 'helper-config': { type: 'string' }, 'leader-admin': { type: 'string' }, 'helper-admin': { type: 'string' },
     'admin-token': { type: 'string' }, out: { type: 'string' }, 'collector-hpke-config': { type: 'string' }, dp: { type: 'string' },
+    'report-expiry-age': { type: 'string' }, 'collection-grace': { type: 'string' }, 'max-batch-query-count': { type: 'string' },
   });
   const v = values as Record<string, string | undefined>;
   if (!v.leader || !v.helper || !v.vdaf) throw new CliError(`--leader, --helper and --vdaf are required\n\n${usage}`, 2);
@@ -152,9 +159,12 @@ async function taskCreate(args: string[]): Promise<number> {
     t = await newTask({
       version, leaderUrl: v.leader, helperUrl: v.helper, vdaf: parseVdafSpec(v.vdaf, version), batchMode, minBatchSize: int(v['min-batch-size'], '--min-batch-size'),
       maxBatchSize: int(v['max-batch-size'], '--max-batch-size'), timePrecision: int(v['time-precision'], '--time-precision'),
+      reportExpiryAge: int(v['report-expiry-age'], '--report-expiry-age'), maxBatchQueryCount: int(v['max-batch-query-count'], '--max-batch-query-count'),
+      collectionGraceSeconds: v['collection-grace'] === '0' ? 0 : int(v['collection-grace'], '--collection-grace'),
       taskEnd: v.expires === undefined ? undefined : parseTime(v.expires, '--expires'),
       collectorHpkeConfig: hpke === undefined ? undefined : collectorHpkeConfigFrom(fileOrValue(hpke), `--collector-hpke-config ${hpke}`), dp,
     });
+    taskFromJson(taskToJson(t.leader)); // the checks the aggregators apply (e.g. --max-batch-query-count is dap-09 only)
     if (dp) {
       try {
         noiseDistribution(t.leader.vdaf, dp);
@@ -194,6 +204,80 @@ async function taskCreate(args: string[]): Promise<number> {
   console.log(JSON.stringify(t.collector, null, 2));
   if (!t.collector.collectorHpkePrivateKey) console.log('\nthe collector keeps its own HPKE private key: add it as collectorHpkePrivateKey or pass `cobble dap collect --hpke-private-key`');
   if (v.out) console.log(`\nwritten to ${join(v.out, `${t.client.taskId}.client.json`)} and ${join(v.out, `${t.client.taskId}.collector.json`)}`);
+  return 0;
+}
+
+async function patchViaApi(base: string, token: string, taskId: string, patch: unknown): Promise<void> {
+  const url = `${base.replace(/\/+$/, '')}/admin/tasks/${taskId}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(patch) });
+  } catch (e) {
+    throw new CliError(`cannot reach the provisioning API at ${url} (${(e as Error).message})`);
+  }
+  if (!res.ok) throw new CliError(`${url} refused the update (${res.status}): ${await res.text()}`);
+}
+
+async function taskUpdate(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    expires: { type: 'string' }, 'report-expiry-age': { type: 'string' }, 'tolerable-clock-skew': { type: 'string' }, 'collection-grace': { type: 'string' },
+    'leader-config': { type: 'string' }, 'helper-config': { type: 'string' }, 'leader-admin': { type: 'string' }, 'helper-admin': { type: 'string' }, 'admin-token': { type: 'string' },
+  });
+  const v = values as Record<string, string | undefined>;
+  const [taskId] = positionals;
+  if (positionals.length !== 1) throw new CliError(`give one task ID: cobble dap task update TASK_ID ...\n\n${usage}`, 2);
+  const seconds = (s: string, flag: string, min: number): number | null => {
+    if (s === 'none') return null;
+    const n = Number(s);
+    if (!/^\d+$/.test(s) || n < min) throw new CliError(`${flag} must be ${min ? 'a positive' : 'a'} number of seconds or none, not ${s}`, 2);
+    return n;
+  };
+  const patch: Record<string, number | null> = {};
+  try {
+    if (v.expires !== undefined) patch.taskEnd = v.expires === 'none' ? null : parseTime(v.expires, '--expires');
+  } catch (e) {
+    if (e instanceof TaskError) throw new CliError(e.message, 2);
+    throw e;
+  }
+  if (v['report-expiry-age'] !== undefined) patch.reportExpiryAge = seconds(v['report-expiry-age'], '--report-expiry-age', 1);
+  if (v['tolerable-clock-skew'] !== undefined) {
+    const n = seconds(v['tolerable-clock-skew'], '--tolerable-clock-skew', 0);
+    if (n === null) throw new CliError('--tolerable-clock-skew takes a number of seconds', 2);
+    patch.tolerableClockSkew = n;
+  }
+  if (v['collection-grace'] !== undefined) patch.collectionGraceSeconds = seconds(v['collection-grace'], '--collection-grace', 0);
+  if (!Object.keys(patch).length) throw new CliError(`nothing to change: give --expires, --report-expiry-age, --tolerable-clock-skew or --collection-grace\n\n${usage}`, 2);
+  if (v['leader-admin'] || v['helper-admin']) {
+    if (!v['leader-admin'] || !v['helper-admin'] || !v['admin-token']) throw new CliError('--leader-admin, --helper-admin and --admin-token go together', 2);
+    // The helper first: if it refuses, the leader (which clients talk to) is unchanged.
+    await patchViaApi(v['helper-admin'], v['admin-token'], taskId, patch);
+    await patchViaApi(v['leader-admin'], v['admin-token'], taskId, patch);
+  } else {
+    // Both checked before either is written, so a refused change leaves the two aggregators in agreement.
+    const writes: (() => Promise<void>)[] = [];
+    const stores: DapStore[] = [];
+    try {
+      for (const [role, file] of [['helper', v['helper-config']], ['leader', v['leader-config']]] as const) {
+        const cfg = loadConfig(file, role);
+        const store = await DapStore.open(cfg.options.store as { sqlite?: string; postgres?: string });
+        stores.push(store);
+        const row = await store.getTask(taskId);
+        if (!row || row.role !== role) throw new CliError(`task ${taskId} is not in the ${role} store (${cfg.source}); check the task ID and --${role}-config`);
+        let next;
+        try {
+          next = applyTaskUpdate(taskFromJson(JSON.parse(row.definition)), patch);
+        } catch (e) {
+          if (e instanceof TaskError) throw new CliError(e.message, 2);
+          throw e;
+        }
+        writes.push(async () => void (await updateTaskDefinition(store.db, taskId, role, JSON.stringify(taskToJson(next)))));
+      }
+      for (const w of writes) await w();
+    } finally {
+      for (const s of stores) await s.close();
+    }
+  }
+  console.log(`task ${taskId} updated on the helper and the leader: ${Object.entries(patch).map(([k, x]) => `${k} = ${x === null ? 'unset' : x}`).join(', ')}`);
   return 0;
 }
 
@@ -342,7 +426,8 @@ export async function run(args: string[]): Promise<number> {
     case 'run':
       return runOne(rest);
     case 'task':
-      if (rest[0] !== 'create') throw new CliError(`unknown task action '${rest[0] ?? ''}'; use \`cobble dap task create\``, 2);
+      if (rest[0] === 'update') return taskUpdate(rest.slice(1));
+      if (rest[0] !== 'create') throw new CliError(`unknown task action '${rest[0] ?? ''}'; use \`cobble dap task create\` or \`cobble dap task update\``, 2);
       return taskCreate(rest.slice(1));
     case 'upload':
       return upload(rest);

@@ -1,9 +1,10 @@
 // What the leader and helper logic share at run time: storage, keys, the task cache and tunables.
 import { b64url } from '../codec.js';
 import { codecFor, type DapCodec, type WireContext } from '../messages/index.js';
-import { taskFromJson, taskToJson, wireContext, type Role, type TaskDefinition } from '../task.js';
+import { applyTaskUpdate, taskFromJson, taskToJson, wireContext, type Role, type TaskDefinition } from '../task.js';
 import { vdafFor, type Prio3 } from '../vdaf.js';
 import type { DapStore } from '../store/index.js';
+import { updateTaskDefinition } from '../store/tasks.js';
 import { Keyring } from './keys.js';
 import { DapProblem } from './problem.js';
 import { nowSeconds } from './common.js';
@@ -109,6 +110,16 @@ export class AggregatorContext {
     const r = await this.store.putTask({ taskId: b64url(def.taskId), role: def.role, version: def.version, definition: json, at: Date.now() });
     this.tasks.delete(b64url(def.taskId));
     return r;
+  }
+
+  /** Applies a `task update` patch (task.ts says which fields may change); undefined if there is no such task. */
+  async updateTask(idB64: string, patch: unknown): Promise<TaskDefinition | undefined> {
+    const row = await this.store.getTask(idB64);
+    if (!row || row.role !== this.role) return undefined;
+    const def = applyTaskUpdate(taskFromJson(JSON.parse(row.definition)), patch);
+    await updateTaskDefinition(this.store.db, idB64, this.role, JSON.stringify(taskToJson(def)));
+    this.tasks.delete(idB64);
+    return def;
   }
 
   async leaderTasks(): Promise<LoadedTask[]> {

@@ -253,6 +253,12 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
       const t = await ctx.requireTask(req.params.taskId, 404);
       return taskToJson(t.def);
     });
+    app.patch<{ Params: Params }>('/admin/tasks/:taskId', async (req) => {
+      admin(req);
+      const def = await ctx.updateTask(req.params.taskId, req.body);
+      if (!def) throw new DapProblem('unrecognizedTask', `no ${ctx.role} task ${req.params.taskId}`, undefined, 404);
+      return taskToJson(def);
+    });
     app.get<{ Params: Params }>('/admin/tasks/:taskId/stats', async (req) => {
       admin(req);
       const t = await ctx.requireTask(req.params.taskId, 404);
