@@ -1,11 +1,15 @@
 // `/metrics` as Prometheus scrapes it, on the CA's own metrics listener: after a real issuance over http-01, a failed
 // validation and a revocation, the request (ACME and plain-HTTP listeners), latency, issuance, validation and
-// revocation series moved by exactly what happened; the CRL age gauge reads the time since the last CRL; Node's process metrics are there.
+// revocation series moved by exactly what happened; the CRL updater's shards appear in the CRL age gauge, which reads
+// the time since each shard's last thisUpdate; Node's process metrics are there.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 import { FakeClock } from '../src/core/clock.js';
 import { recordCrlGenerated } from '../src/core/metrics.js';
+import { crlPath } from '../src/crl/index.js';
 import { issueViaHttp01, splitPemChain, type AcmeTestClient } from './support/acme.js';
 import { startHarness, type Harness } from './support/harness.js';
 
@@ -100,6 +104,24 @@ test('counters move with an issuance, a failed validation and a revocation', asy
   // Node's default process metrics.
   assert.ok(total(afterwards, 'process_cpu_user_seconds_total') > 0);
   assert.ok(total(afterwards, 'nodejs_heap_size_used_bytes') > 0);
+});
+
+test("the CRL updater's shards show up in the CRL age gauge", async () => {
+  const issued = await issueViaHttp01(client, h.responder, ['crl-age.example.com']);
+  const leaf = new x509.X509Certificate(splitPemChain(issued.chainPem)[0]!);
+  const url = leaf.getExtension(x509.CRLDistributionPointsExtension)!.distributionPoints[0]!.distributionPoint!.fullName![0]!.uniformResourceIdentifier!;
+  const [, issuer, shard] = /^\/crl\/([^/]+)\/(\d+)\.crl$/.exec(new URL(url).pathname)!;
+  assert.equal(crlPath(issuer!, Number(shard)), new URL(url).pathname);
+  // After a revocation the updater signs that shard again shortly; the gauge then reads a fresh thisUpdate.
+  const revokedAt = Date.now();
+  assert.equal((await client.post(client.directory.revokeCert, { certificate: Buffer.from(leaf.rawData).toString('base64url'), reason: 4 })).status, 200);
+  for (const deadline = Date.now() + 20_000; ; ) {
+    const age = (await scrape()).find((s) => s.name === 'cobble_ca_crl_age_seconds' && s.labels.issuer === issuer && s.labels.shard === shard)?.value;
+    // thisUpdate is whole seconds, so a CRL signed after the revocation is at most this old.
+    if (age !== undefined && age <= (Date.now() - revokedAt) / 1000 + 1) break;
+    assert.ok(Date.now() < deadline, `no CRL of ${issuer}/${shard} signed after the revocation within 20 s (age ${age})`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 });
 
 test('the CRL age gauge is the time since the thisUpdate of the last CRL of each shard', async () => {
