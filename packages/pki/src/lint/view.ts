@@ -8,11 +8,12 @@ import {
 
 type Ctor<T> = new (...args: any[]) => T;
 
-export class ExtensionSet {
-  // Lints ask for the same extensions many times; each schema parse costs tens of microseconds, and a CA lints every
-  // leaf it issues, so each extension is parsed once per view.
-  private readonly parsed = new Map<string, unknown>();
+// Typed values of extensions, kept per extension object: `parseCertificateShared` hands out one object for each
+// distinct extension encoding, so an extension every leaf of an issuer carries (AKI, EKU, policies, CRL DP, ...) is
+// parsed once, not once per leaf. Shared like the pieces they come from: read-only.
+const extensionValues = new WeakMap<asn1.Extension, Map<Ctor<unknown>, unknown>>();
 
+export class ExtensionSet {
   constructor(readonly list: asn1.Extension[]) {}
 
   all(oid: string): asn1.Extension[] {
@@ -27,13 +28,14 @@ export class ExtensionSet {
     return this.get(oid) !== undefined;
   }
 
+  /** The extension's value as `type`; parsed once per distinct extension, since lints ask for the same ones often. */
   parse<T>(oid: string, type: Ctor<T>): T | undefined {
-    const key = `${oid} ${type.name}`;
-    if (this.parsed.has(key)) return this.parsed.get(key) as T | undefined;
     const ext = this.get(oid);
-    const value = ext ? AsnConvert.parse(ext.extnValue.buffer, type) : undefined;
-    this.parsed.set(key, value);
-    return value;
+    if (!ext) return undefined;
+    let values = extensionValues.get(ext);
+    if (!values) extensionValues.set(ext, (values = new Map()));
+    if (!values.has(type)) values.set(type, AsnConvert.parse(ext.extnValue.buffer, type));
+    return values.get(type) as T;
   }
 
   critical(oid: string): boolean {
