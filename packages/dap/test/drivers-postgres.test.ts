@@ -15,6 +15,9 @@ import { DapClient, DapCollector, DapStore, newTask, taskToJson, type ClientPara
 import { cobbleBin, freePort, runDapDriver, serveDap } from './support/processes.js';
 import { createDatabases } from './support/postgres.js';
 
+// Generous start-up and wait limits: seven processes share two cores with the rest of the test run.
+const start = (kind: string, config: string) => runDapDriver(kind, config, { timeoutMs: 120_000 });
+
 function kill9(child: ChildProcess | undefined): Promise<void> {
   return new Promise((resolve) => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -67,7 +70,7 @@ test('PostgreSQL: concurrent lease takers never share a job (FOR UPDATE SKIP LOC
   }
 });
 
-test('PostgreSQL: report writer, job creator, aggregation and collection drivers and GC as processes, each SIGKILLed mid-job and restarted: exact aggregate', { timeout: 240_000 }, async (t) => {
+test('PostgreSQL: report writer, job creator, aggregation and collection drivers and GC as processes, each SIGKILLed mid-job and restarted: exact aggregate', { timeout: 600_000 }, async (t) => {
   const d = await createDatabases(['drvleader', 'drvhelper']);
   if (!d) return t.skip('PostgreSQL unavailable');
   const dir = mkdtempSync(join(tmpdir(), 'cobble-dap-drivers-'));
@@ -90,9 +93,9 @@ test('PostgreSQL: report writer, job creator, aggregation and collection drivers
   const pidOf = (c: ChildProcess | undefined) => String(c?.pid);
   const killed: string[] = [];
   try {
-    procs.helper = await serveDap(join(dir, 'helper.yaml'));
-    procs.writer = await runDapDriver('report-writer', leaderYaml);
-    procs.collector = await runDapDriver('collection-driver', leaderYaml);
+    procs.helper = await serveDap(join(dir, 'helper.yaml'), { timeoutMs: 120_000 });
+    procs.writer = await start('report-writer', leaderYaml);
+    procs.collector = await start('collection-driver', leaderYaml);
     await db.connect();
     const leaderUrl = `http://127.0.0.1:${ports.leader}/`;
     const helperUrl = `http://127.0.0.1:${ports.helper}/`;
@@ -109,46 +112,46 @@ test('PostgreSQL: report writer, job creator, aggregation and collection drivers
     const client = new DapClient(params);
     const reports = await Promise.all(values.map((v) => client.prepareReport(v)));
     const up = client.uploadReports(reports, { concurrency: 4, batchSize: 25 }).then((v) => v, () => undefined);
-    assert.ok(await until(async () => (await count('select count(*) n from client_reports')) >= 300, 30_000, 5), 'uploads arrived');
+    assert.ok(await until(async () => (await count('select count(*) n from client_reports')) >= 300, 90_000, 5), 'uploads arrived');
     await kill9(procs.writer);
     killed.push('report-writer');
     const stored = await count('select count(*) n from client_reports');
     assert.ok(stored < 1500, `killed mid-upload (${stored} of 1500 stored)`);
     await up;
-    procs.writer = await runDapDriver('report-writer', leaderYaml);
+    procs.writer = await start('report-writer', leaderYaml);
     const again = await client.uploadReports(reports, { concurrency: 4, batchSize: 100 });
     assert.equal(again.uploaded + again.rejected.filter((r) => r.error === 'report_replayed' || r.error === 'reportRejected').length, 1500);
     assert.equal(await count('select count(*) n from client_reports'), 1500);
 
     // 2. Job creator: killed once it has made jobs and reports are still waiting for one.
-    procs.creator = await runDapDriver('job-creator', leaderYaml);
-    assert.ok(await until(async () => (await count('select count(*) n from aggregation_jobs')) > 0, 30_000, 1), 'jobs created');
+    procs.creator = await start('job-creator', leaderYaml);
+    assert.ok(await until(async () => (await count('select count(*) n from aggregation_jobs')) > 0, 90_000, 1), 'jobs created');
     const waiting = await count('select count(*) n from client_reports where state = 0');
     await kill9(procs.creator);
     killed.push('job-creator');
     assert.ok(waiting > 0, 'killed with reports still waiting for a job');
-    procs.creator = await runDapDriver('job-creator', leaderYaml);
+    procs.creator = await start('job-creator', leaderYaml);
 
     // 3. The collection starts now, while nothing is aggregated yet: its driver keeps taking and releasing it.
-    const collection = new DapCollector(collectorParams).collect({ interval: { start: reports[0].metadata.time - (reports[0].metadata.time % 600) - 600, duration: 1800 } }, { timeoutMs: 180_000, pollMs: 200 });
+    const collection = new DapCollector(collectorParams).collect({ interval: { start: reports[0].metadata.time - (reports[0].metadata.time % 600) - 600, duration: 1800 } }, { timeoutMs: 400_000, pollMs: 200 });
     collection.catch(() => undefined);
     const leasedBy = (table: string, c: ChildProcess | undefined) => async () =>
       (await count(`select count(*) n from ${table} where lease_token like '${pidOf(c)}-%' and lease_expiry > ${Date.now()}`)) > 0;
-    assert.ok(await until(leasedBy('collection_jobs', procs.collector), 30_000, 1), 'the collection driver took the collection job');
+    assert.ok(await until(leasedBy('collection_jobs', procs.collector), 90_000, 1), 'the collection driver took the collection job');
     await kill9(procs.collector);
     killed.push('collection-driver');
 
     // 4. Aggregation drivers: the first is killed while it holds the lease of a running job.
-    procs.agg1 = await runDapDriver('aggregation-driver', leaderYaml);
-    procs.agg2 = await runDapDriver('aggregation-driver', leaderYaml);
-    assert.ok(await until(leasedBy('aggregation_jobs', procs.agg1), 30_000, 1), 'the first aggregation driver holds a job');
+    procs.agg1 = await start('aggregation-driver', leaderYaml);
+    procs.agg2 = await start('aggregation-driver', leaderYaml);
+    assert.ok(await until(leasedBy('aggregation_jobs', procs.agg1), 90_000, 1), 'the first aggregation driver holds a job');
     const victim = pidOf(procs.agg1);
     await kill9(procs.agg1);
     killed.push('aggregation-driver');
     const orphaned = await count(`select count(*) n from aggregation_jobs where state = 'active' and lease_token like '${victim}-%'`);
     assert.ok(orphaned > 0, 'a job was left leased by the killed driver');
-    procs.agg1 = await runDapDriver('aggregation-driver', leaderYaml);
-    procs.collector = await runDapDriver('collection-driver', leaderYaml);
+    procs.agg1 = await start('aggregation-driver', leaderYaml);
+    procs.collector = await start('collection-driver', leaderYaml);
 
     const r = await collection;
     assert.equal(r.reportCount, 1500);
@@ -167,14 +170,14 @@ test('PostgreSQL: report writer, job creator, aggregation and collection drivers
     await db.query(`insert into client_reports (task_id, report_id, time, state, job_id, public_extensions, public_share, leader_share, helper_share, created_at)
       select $1, decode(lpad(to_hex(g), 32, '0'), 'hex'), $2, 2, null, '', '', '', '', $3 from generate_series(1, 30000) g`, [old.client.taskId, oldTime - (oldTime % 600), Date.now()]);
     const expired = () => count(`select count(*) n from client_reports where task_id = '${old.client.taskId}'`);
-    procs.gc = await runDapDriver('gc', leaderYaml);
-    assert.ok(await until(async () => (await expired()) < 30000, 30_000, 1), 'the GC started deleting');
+    procs.gc = await start('gc', leaderYaml);
+    assert.ok(await until(async () => (await expired()) < 30000, 90_000, 1), 'the GC started deleting');
     await kill9(procs.gc);
     killed.push('gc');
     const left = await expired();
     assert.ok(left > 0 && left < 30000, `killed mid-backlog (${left} of 30000 left)`);
-    procs.gc = await runDapDriver('gc', leaderYaml);
-    assert.ok(await until(async () => (await expired()) === 0, 60_000, 50), 'the restarted GC finished the backlog');
+    procs.gc = await start('gc', leaderYaml);
+    assert.ok(await until(async () => (await expired()) === 0, 120_000, 50), 'the restarted GC finished the backlog');
     assert.equal(await count(`select count(*) n from client_reports where task_id = '${params.taskId}'`), 1500, 'live reports untouched');
     assert.deepEqual(killed.sort(), ['aggregation-driver', 'collection-driver', 'gc', 'job-creator', 'report-writer']);
   } finally {

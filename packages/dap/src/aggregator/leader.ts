@@ -166,6 +166,9 @@ export class Leader {
 
   private async createJobsForTask(task: LoadedTask): Promise<number> {
     const t = this.agg.tunables;
+    // Look before locking: the creator polls every jobCreatorIntervalMs, and most polls find too few reports.
+    const peek = await this.agg.store.pendingReports(this.agg.store.db, task.idB64, t.minJobSize, false);
+    if (!peek.length || (peek.length < t.minJobSize && Date.now() - Math.min(...peek.map((p) => Number(p.created_at))) < t.maxJobDelayMs)) return 0;
     return this.agg.store.transaction(async (trx) => {
       const pending = await this.agg.store.pendingReports(trx, task.idB64, t.maxJobSize * 20);
       if (!pending.length) return 0;

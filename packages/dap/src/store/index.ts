@@ -166,10 +166,13 @@ export class DapStore {
 
   // ---- leader: job creation ----
 
-  /** Reports waiting for a job. On PostgreSQL the rows are locked (SKIP LOCKED), so concurrent job creators take disjoint sets. */
-  pendingReports(tx: Tx, taskId: string, limit: number) {
+  /**
+   * Reports waiting for a job. On PostgreSQL the rows are locked (SKIP LOCKED), so concurrent job creators take
+   * disjoint sets; `lock: false` only looks (a row lock is a write in PostgreSQL, too dear for a poll that finds too few).
+   */
+  pendingReports(tx: Tx, taskId: string, limit: number, lock = true) {
     let q = tx.selectFrom('client_reports').select(['report_id', 'time', 'created_at']).where('task_id', '=', taskId).where('state', '=', 0).orderBy('time').limit(limit);
-    if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
+    if (lock && this.dialect === 'postgres') q = q.forUpdate().skipLocked();
     return q.execute();
   }
 
