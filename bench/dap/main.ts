@@ -87,11 +87,18 @@ async function run(store: 'sqlite' | 'postgres', name: string, version: DapVersi
     ].join('\n'));
   }
   const procs = [await serve(join(dir, 'helper.yaml'))];
-  if (store === 'sqlite') procs.push(await serve(join(dir, 'leader.yaml')));
-  else {
+  const names = ['helper'];
+  if (store === 'sqlite') {
+    procs.push(await serve(join(dir, 'leader.yaml')));
+    names.push('leader');
+  } else {
     const leaderYaml = join(dir, 'leader.yaml');
-    for (const kind of ['report-writer', 'job-creator', ...Array.from({ length: aggProcs }, () => 'aggregation-driver'), 'collection-driver']) procs.push(await runDapDriver(kind, leaderYaml));
+    for (const kind of ['report-writer', 'job-creator', ...Array.from({ length: aggProcs }, () => 'aggregation-driver'), 'collection-driver']) {
+      procs.push(await runDapDriver(kind, leaderYaml));
+      names.push(kind);
+    }
   }
+  const cpuAtStart = procs.map((p) => cpuSeconds(p.pid!));
   try {
     const leaderUrl = `http://127.0.0.1:${ports.leader}/`;
     const helperUrl = `http://127.0.0.1:${ports.helper}/`;
@@ -122,6 +129,8 @@ async function run(store: 'sqlite' | 'postgres', name: string, version: DapVersi
     const t2 = performance.now();
     if (r.reportCount !== reports.length || JSON.stringify(r.aggregate) !== JSON.stringify(expected)) throw new Error(`wrong aggregate: ${JSON.stringify(r).slice(0, 200)}`);
     const totalS = (t2 - t0) / 1000;
+    // Where the time went: CPU seconds each process spent from start-up to the collected aggregate.
+    console.error(`  CPU s: ${procs.map((p, i) => `${names[i]} ${(cpuSeconds(p.pid!) - cpuAtStart[i]).toFixed(2)}`).join(', ')} (wall ${totalS.toFixed(2)})`);
     return { store: pgdb ? `PostgreSQL, leader as ${3 + aggProcs} processes` : 'SQLite, one leader process', name, version, reports: reports.length, uploadS: (t1 - t0) / 1000, totalS, rate: reports.length / totalS };
   } finally {
     for (const p of procs) p.kill('SIGTERM');
@@ -129,6 +138,12 @@ async function run(store: 'sqlite' | 'postgres', name: string, version: DapVersi
     rmSync(dir, { recursive: true, force: true });
     await pgdb?.drop();
   }
+}
+
+/** User + system CPU seconds of a process so far, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Resident and peak memory of a process, from /proc (kB). */
