@@ -129,6 +129,22 @@ const TRANSIENT_CODES = new Set([
 export function isTransientDatabaseError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | undefined;
   if (typeof e?.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
-  // pg reports a connection that ended under a query without a code.
-  return typeof e?.message === 'string' && /Connection terminated|connection error and is not queryable|Connection lost/i.test(e.message);
+  // pg reports a connection that ended under a query without a code; mysql2 hands out a pooled connection the server
+  // closed before it noticed (the pool drops it after that failure).
+  return typeof e?.message === 'string' && /Connection terminated|connection error and is not queryable|Connection lost|connection is in closed state/i.test(e.message);
+}
+
+/**
+ * Runs an idempotent write again when the database was briefly away (a restart, a killed connection, a deadlock
+ * victim), so that an outcome computed outside the database (a validation) is not lost to a blip.
+ */
+export async function retryTransient<T>(write: () => Promise<T>, attempts = 5, delayMs = 200): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= attempts || !isTransientDatabaseError(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, delayMs * attempt));
+    }
+  }
 }

@@ -17,7 +17,7 @@ import type {
   OrderStatus,
   ValidationRecordJson,
 } from '../core/index.js';
-import { dialectOf, isUniqueViolation, openDatabase, redact, type DialectName, type OpenedDatabase } from './dialect.js';
+import { dialectOf, isUniqueViolation, openDatabase, redact, retryTransient, type DialectName, type OpenedDatabase } from './dialect.js';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -551,7 +551,8 @@ export class StorageAuthority {
     challenge: { id: string; type: ChallengeType },
     outcome: { ok: true; records: ValidationRecordJson[]; at: number; validUntil: number } | { ok: false; error: ErrorJson; records: ValidationRecordJson[]; at: number },
   ): Promise<void> {
-    await this.db.transaction().execute(async (trx: Transaction<Database>) => {
+    // Retried: a challenge whose outcome is not recorded stays processing, and its authorization cannot be validated.
+    await retryTransient(() => this.db.transaction().execute(async (trx: Transaction<Database>) => {
       // The authorization first: the claim locks in this order too (see claimChallenge).
       if (outcome.ok) await this.validateAuthz(trx, authzId, outcome.at, challenge.type, outcome.validUntil);
       else await this.updateAuthzOutcome(trx, authzId, 'invalid');
@@ -563,7 +564,7 @@ export class StorageAuthority {
         outcome.ok ? null : JSON.stringify(outcome.error),
         JSON.stringify(outcome.records),
       );
-    });
+    }));
   }
 
   /** The account's valid, unexpired authorizations of one profile for the given base names (authorization reuse). */

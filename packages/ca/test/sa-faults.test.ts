@@ -1,0 +1,252 @@
+// Nothing is lost on MariaDB when a front end dies mid-finalize or the database drops its connections: the client
+// gets a retryable answer, retrying succeeds, the sweeper leaves no order processing, and serials stay unique.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import mysql from 'mysql2/promise';
+import { StorageAuthority } from '../src/sa/index.js';
+import { AcmeTestClient, Http01Responder, makeCsr, type HttpResponse } from './support/acme.js';
+import { createTestDatabase, databaseSkip, type TestDatabase } from './support/databases.js';
+import { startHarness } from './support/harness.js';
+import { startChallTestSrv, type ChallTestSrv } from './va/challtestsrv.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A request sent again while the server answers 5xx (waiting Retry-After) or the connection fails. */
+async function retried(send: () => Promise<HttpResponse>, what: string, attempts = 40): Promise<HttpResponse> {
+  let last = '';
+  for (let i = 0; i < attempts; i++) {
+    try {
+      const response = await send();
+      if (response.status < 500) return response;
+      last = `${response.status} ${response.text()}`;
+      assert.equal(response.json().type, 'urn:ietf:params:acme:error:serverInternal', last);
+      await sleep(Number(response.header('retry-after') ?? 0.2) * 1000);
+    } catch (err) {
+      last = (err as Error).message;
+      await sleep(200);
+    }
+  }
+  throw new Error(`${what} failed ${attempts} times; last: ${last}`);
+}
+
+/** Validates the order's http-01 challenges, retrying through database faults. */
+async function validate(client: AcmeTestClient, responder: Http01Responder, order: { authorizations: string[] }): Promise<void> {
+  for (const authzUrl of order.authorizations) {
+    const authz = (await retried(() => client.post(authzUrl, undefined), 'get authz')).json();
+    const challenge = authz.challenges.find((c: { type: string }) => c.type === 'http-01');
+    responder.set(challenge.token, client.keyAuthorization(challenge.token));
+    await retried(() => client.post(challenge.url, {}), 'answer challenge');
+    for (let i = 0; ; i++) {
+      const status = (await retried(() => client.post(authzUrl, undefined), 'poll authz')).json().status;
+      if (status === 'valid') break;
+      assert.ok(status === 'pending' && i < 200, `authorization ${authzUrl} is ${status}`);
+      await sleep(50);
+    }
+  }
+}
+
+/** Finalizes (again, if the order went back to ready) until the order is valid. */
+async function finalizeUntilValid(client: AcmeTestClient, orderUrl: string, csrB64: string, deadlineMs = 60_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const order = (await retried(() => client.post(orderUrl, undefined), 'get order')).json();
+    if (order.status === 'valid') return;
+    assert.ok(order.status === 'ready' || order.status === 'processing', `order ${orderUrl} is ${order.status}: ${JSON.stringify(order.error)}`);
+    assert.ok(Date.now() < deadline, `order ${orderUrl} still ${order.status}`);
+    if (order.status === 'ready') {
+      const finalized = await retried(() => client.post(order.finalize, { csr: csrB64 }), 'finalize');
+      // Another attempt of ours may have got there first.
+      if (finalized.status !== 200) assert.equal(finalized.json().type, 'urn:ietf:params:acme:error:orderNotReady', finalized.text());
+    } else {
+      await sleep(250);
+    }
+  }
+}
+
+async function assertSettled(database: TestDatabase, orderIds: string[]): Promise<void> {
+  const probe = await mysql.createConnection({ uri: database.url });
+  try {
+    const [orders] = (await probe.query('SELECT id, certificate_id, error, processing_since FROM orders')) as unknown as [{ id: string; certificate_id: string | null; error: string | null; processing_since: number | null }[]];
+    assert.deepEqual(orders.filter((o) => o.processing_since !== null).map((o) => o.id), [], 'no order is left processing');
+    assert.deepEqual(orders.filter((o) => o.certificate_id === null && o.error === null && orderIds.includes(o.id)).map((o) => o.id), [], 'every order is valid or invalid');
+    const [[counts]] = (await probe.query('SELECT COUNT(*) AS n, COUNT(DISTINCT serial) AS serials FROM certificates')) as unknown as [[{ n: number; serials: number }]];
+    assert.equal(counts.serials, counts.n, 'serials are unique');
+    assert.ok(counts.n >= orderIds.length);
+  } finally {
+    await probe.end();
+  }
+}
+
+const skip = await databaseSkip('mariadb', 'the fault tests');
+describe('faults on MariaDB', { skip }, () => {
+  let database: TestDatabase;
+  let dns: ChallTestSrv;
+  let responder: Http01Responder;
+  before(async () => {
+    database = await createTestDatabase('mariadb', 'faults');
+    dns = await startChallTestSrv();
+    responder = await Http01Responder.start();
+  });
+  after(async () => {
+    await responder?.close();
+    await dns?.close();
+    await database?.drop();
+  });
+
+  test('kill -9 of a front end during finalize: retrying after the restart issues every order; the sweeper released the stuck ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cobble-faults-'));
+    const bin = fileURLToPath(new URL('../../cli/bin/cobble.js', import.meta.url));
+    const configPath = join(dir, 'ca.yaml');
+    // processingTimeout 3 s: a finalize takes milliseconds here; the sweeper looks every second.
+    await writeFile(configPath, [
+      `dataDir: ${join(dir, 'data')}`,
+      `database: { url: "${database.url}", processingTimeout: 3, sweepInterval: 1 }`,
+      'cache: { accounts: false }',
+      'rateLimits: { enabled: false }',
+      'listen: { port: 0, httpPort: 0 }',
+      `va: { httpPort: ${responder.port}, dnsServer: "${dns.dnsServer}" }`,
+      'log: { level: error }',
+      '',
+    ].join('\n'));
+    const started: ChildProcess[] = [];
+    const serve = async () => {
+      const child = spawn(process.execPath, [bin, 'ca', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      started.push(child);
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const deadline = Date.now() + 90_000;
+      while (!/ACME directory: (\S+)/.test(out) || !/Trust bundle \(server TLS root, PEM\): (\S+)\n/.test(out)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`cobble ca serve did not start: ${out}`);
+        await sleep(50);
+      }
+      return { child, directoryUrl: /ACME directory: (\S+)/.exec(out)![1]!, trust: /Trust bundle \(server TLS root, PEM\): (\S+)/.exec(out)![1]! };
+    };
+    const probe = await mysql.createConnection({ uri: database.url });
+    try {
+      const first = await serve();
+      const client = await AcmeTestClient.create(first.directoryUrl, first.trust);
+      await client.register();
+      const orders: { url: string; finalize: string; csr: string }[] = [];
+      let stuckAtKill: string[] = [];
+      // Until a kill lands while at least one order is processing (usually the first round).
+      for (let round = 0; round < 5 && stuckAtKill.length === 0; round++) {
+        const batch = await Promise.all(Array.from({ length: 12 }, async (_, i) => {
+          const name = `kill-${round}-${i}.example.com`;
+          const created = await client.newOrder([name]);
+          assert.equal(created.status, 201, created.text());
+          await validate(client, responder, created.json());
+          const csr = (await makeCsr([name])).csrDer.toString('base64url');
+          return { url: created.header('location')!, finalize: created.json().finalize as string, csr };
+        }));
+        orders.push(...batch);
+        const finalizes = batch.map((o) => client.post(o.finalize, { csr: o.csr }).catch((err: Error) => err));
+        for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+          const [[row]] = (await probe.query('SELECT COUNT(*) AS n FROM orders WHERE processing_since IS NOT NULL')) as unknown as [[{ n: number }]];
+          if (row.n > 0) break;
+        }
+        first.child.kill('SIGKILL');
+        await once(first.child, 'exit');
+        // The client saw its connection die: an error it retries, not an answer.
+        const answers = await Promise.all(finalizes);
+        const [rows] = (await probe.query('SELECT id FROM orders WHERE processing_since IS NOT NULL')) as unknown as [{ id: string }[]];
+        stuckAtKill = rows.map((r) => r.id);
+        if (stuckAtKill.length === 0) {
+          assert.ok(answers.every((a) => !(a instanceof Error) && a.status === 200), 'an order not processing at the kill was finalized');
+          const restarted = await serve();
+          Object.assign(first, restarted);
+          client.close();
+          Object.assign(client, await AcmeTestClient.create(restarted.directoryUrl, restarted.trust, client.key));
+        } else {
+          assert.ok(answers.some((a) => a instanceof Error), 'some finalize lost its connection');
+        }
+      }
+      assert.ok(stuckAtKill.length > 0, 'a kill landed while an order was processing');
+      client.close();
+
+      const second = await serve();
+      const again = await AcmeTestClient.create(second.directoryUrl, second.trust, client.key);
+      try {
+        const found = await again.post(again.directory.newAccount, { onlyReturnExisting: true }, { useJwk: true });
+        again.accountUrl = found.header('location');
+        const port = new URL(second.directoryUrl).port;
+        const moved = (url: string) => url.replace(/:\d+\//, `:${port}/`);
+        // Straight after the restart a stuck order is still processing (finalize refused), until the sweeper runs.
+        const stuckUrl = moved(orders.find((o) => o.url.endsWith(`/${stuckAtKill[0]}`))!.url);
+        const early = (await again.post(stuckUrl, undefined)).json();
+        if (early.status === 'processing') {
+          const refused = await again.post(early.finalize, { csr: orders.find((o) => o.url.endsWith(`/${stuckAtKill[0]}`))!.csr });
+          assert.equal(refused.json().type, 'urn:ietf:params:acme:error:orderNotReady');
+        }
+        await Promise.all(orders.map((o) => finalizeUntilValid(again, moved(o.url), o.csr)));
+      } finally {
+        again.close();
+      }
+      await assertSettled(database, orders.map((o) => o.url.slice(o.url.lastIndexOf('/') + 1)));
+    } finally {
+      await probe.end();
+      for (const child of started) {
+        const running = child.exitCode === null && child.signalCode === null;
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        if (running) await once(child, 'exit');
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('connections killed during a burst of orders (a database restart, to the CA): every order ends valid, serials unique', async () => {
+    const burstDb = await createTestDatabase('mariadb', 'burst');
+    const h = await startHarness({ database: { url: burstDb.url, processingTimeout: 3, sweepInterval: 1 }, cache: { accounts: false } });
+    let killing = true;
+    let kills = 0;
+    const killer = (async () => {
+      while (killing) {
+        await sleep(250);
+        kills += await burstDb.killConnections();
+      }
+    })();
+    try {
+      const clients = await Promise.all([0, 1, 2].map(async () => {
+        const c = await h.client();
+        await retried(() => c.register(), 'register');
+        return c;
+      }));
+      const orderIds: string[] = [];
+      await Promise.all(clients.flatMap((client, ci) => Array.from({ length: 5 }, async (_, i) => {
+        const name = `burst-${ci}-${i}.example.com`;
+        const created = await retried(() => client.newOrder([name]), 'newOrder');
+        assert.equal(created.status, 201, created.text());
+        const url = created.header('location')!;
+        orderIds.push(url.slice(url.lastIndexOf('/') + 1));
+        await validate(client, h.responder, created.json());
+        await finalizeUntilValid(client, url, (await makeCsr([name])).csrDer.toString('base64url'));
+      })));
+      killing = false;
+      await killer;
+      assert.ok(kills >= 3, `the database connections were killed during the burst (${kills} kills)`);
+      // What the sweeper does on its next run, now: nothing may be left for it.
+      const sa = await StorageAuthority.open(burstDb.url);
+      try {
+        assert.deepEqual(await sa.sweepProcessing(Date.now()), { released: [], completed: [] });
+      } finally {
+        await sa.close();
+      }
+      await assertSettled(burstDb, orderIds);
+    } finally {
+      killing = false;
+      await killer;
+      await h.close();
+      await burstDb.drop();
+    }
+  });
+});
