@@ -9,4 +9,8 @@ export { prepareDataDir } from './prepare.js';
 export { AcmeProblem } from './core/index.js';
 export { freePort } from './core/ports.js';
 export { startClusterMetricsServer } from './core/metrics.js';
+export { AdminError, CA_REVOCATION_REASONS, CaAdmin, normalizeSerial, type IncidentSelection, type IncidentSpec, type Progress, type RevokeOutcome } from './admin/index.js';
+export { openCaAdmin, spkiSha256OfPem } from './admin/open.js';
+export { signAllCrls } from './admin/crl.js';
+export { systemClock, type Clock } from './core/clock.js';
 export type { TestCaaRecord, TestDnsRecords, TestMode } from './testmode/index.js';

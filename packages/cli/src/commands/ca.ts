@@ -4,9 +4,10 @@ import cluster, { type Worker } from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ConfigError, freePort, parseCaConfig, prepareDataDir, readCaConfigFile, startCa, startClusterMetricsServer, type CaConfig, type CaConfigInput, type RunningCa } from '@cobble/ca';
 import { CliError } from '../errors.js';
+import { runAdmin, usage as adminUsage } from './ca-admin.js';
 import { runVaRemote, usage as vaRemoteUsage } from './va-remote.js';
 
-export const summary = 'ACME certificate authority: `cobble ca serve [--config FILE] [--workers N] [--test]`, `cobble ca va-remote --config FILE`';
+export const summary = 'ACME certificate authority: `cobble ca serve [--config FILE] [--workers N] [--test]`, `cobble ca va-remote --config FILE`, `cobble ca admin …` (revoke, block-key, pause, incident)';
 
 const usage = `usage: cobble ca serve [--config FILE] [--workers N] [--test]
 
@@ -19,7 +20,9 @@ occasional badNonce, which ACME clients retry.
 127.0.0.1 where every name is this host, challenges fetched from ports 5002 (http-01) and 5001 (tls-alpn-01) unless
 va.httpPort / va.tlsPort say otherwise, and an endpoint lego's httpreq DNS provider sets TXT records through.
 
-${vaRemoteUsage}`;
+${vaRemoteUsage}
+
+${adminUsage}`;
 
 const WORKER_CONFIG_ENV = 'COBBLE_CA_WORKER_CONFIG';
 /** Replacements of crashed workers allowed within a minute before the primary gives up. */
@@ -189,6 +192,7 @@ export async function run(args: string[]): Promise<number> {
     return sub ? 0 : 2;
   }
   if (sub === 'va-remote') return runVaRemote(rest);
+  if (sub === 'admin') return runAdmin(rest);
   if (sub !== 'serve') throw new CliError(`unknown subcommand '${sub}'\n\n${usage}`, 2);
   let values: { config?: string; workers?: string; test?: boolean; help?: boolean };
   try {
