@@ -4,12 +4,8 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Identifier } from '../core/index.js';
+import { isUniqueViolation } from './dialect.js';
 import type { Database } from './schema.js';
-
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: string })?.code ?? '';
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'ER_DUP_ENTRY' || code === '23505';
-}
 
 /** Hex SHA-256 of the sorted, lower-cased identifier values: equal for two certificates for the same names. */
 export function namesKey(identifiers: readonly Identifier[]): string {
