@@ -109,7 +109,8 @@ export class Finalizer {
     observeIssuance(profile.name, issuer.name);
     // The certificate is issued whatever happens here; a missed row only undercounts the stats page.
     await new StatsStore(this.ctx.sa.db).recordIssuance(record, order.identifiers, this.ctx.clock.now()).catch((err: unknown) => this.ctx.logger.error({ err, order: order.id }, 'recording the certificate for the stats page failed'));
-    await this.renewalInfo.noteIssued(order, record);
+    // Issued either way; a missed mark only undercounts an incident's replacements.
+    await this.renewalInfo.noteIssued(order, record).catch((err: unknown) => this.ctx.logger.error({ err, order: order.id }, 'could not mark the certificates this one replaces'));
     // What getOrder would read back: a stored certificate makes the order valid (it was ready, so it has no error).
     return { ...order, status: 'valid', certificateId: record.id };
   }
