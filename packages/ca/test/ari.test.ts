@@ -146,6 +146,20 @@ describe('renewalInfo and replaces against a running CA', () => {
     assertProblem(await other.newOrder(['mine.ari.example.com'], { replaces: 42 }), 'malformed', 400);
   });
 
+  test('an order that went invalid no longer holds the certificate: a new order may replace it', async () => {
+    const other = await h.client();
+    assert.equal((await other.register()).status, 201);
+    const otherId = ariId(leafPem((await issueViaHttp01(other, h.responder, ['again.ari.example.com'])).chainPem));
+    const first = await other.newOrder(['again.ari.example.com'], { replaces: otherId });
+    assert.equal(first.status, 201, first.text());
+    // Deactivating its (reused) authorization makes the first replacing order invalid.
+    assert.equal((await other.post(first.json().authorizations[0], { status: 'deactivated' })).status, 200);
+    assert.equal((await other.post(first.header('location')!, undefined)).json().status, 'invalid');
+    const second = await other.newOrder(['again.ari.example.com'], { replaces: otherId });
+    assert.equal(second.status, 201, second.text());
+    assertProblem(await other.newOrder(['again.ari.example.com'], { replaces: otherId }), 'alreadyReplaced', 409);
+  });
+
   test('a paused account gets unauthorized on new orders until the operator unpauses it', async () => {
     const paused = await h.client();
     assert.equal((await paused.register()).status, 201);
