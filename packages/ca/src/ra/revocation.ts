@@ -11,7 +11,7 @@ import { spkiOfJwk } from './accounts.js';
 import type { RaContext } from './context.js';
 import { observeRevocation } from '../core/metrics.js';
 
-export const REVOCATION_REASONS = {
+const REVOCATION_REASONS = {
   unspecified: 0, keyCompromise: 1, affiliationChanged: 3, superseded: 4, cessationOfOperation: 5, privilegeWithdrawn: 9,
 } as const;
 
