@@ -12,6 +12,7 @@ import {
   type Order,
 } from '../core/index.js';
 import type { RegistrationAuthority } from '../ra/index.js';
+import { isTransientDatabaseError } from '../sa/index.js';
 import {
   AccountKeyCache,
   decodePayload,
@@ -152,7 +153,10 @@ export function buildWfe(options: WfeOptions) {
       return sendProblem(reply, new AcmeProblem('malformed', detail, { status }));
     }
     request.log.error({ err: error, url: request.url }, 'internal error');
-    return sendProblem(reply, new AcmeProblem('serverInternal', 'the server hit an internal error; please retry'));
+    const problem = new AcmeProblem('serverInternal', 'the server hit an internal error; please retry');
+    // The database was briefly away (restart, failover, killed connection): the same request, sent again, can succeed.
+    if (isTransientDatabaseError(error)) problem.headers = { 'Retry-After': '1' };
+    return sendProblem(reply, problem);
   });
 
   app.setNotFoundHandler((request, reply) => {
