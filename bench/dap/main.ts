@@ -34,8 +34,9 @@ const drivers = Number(args.drivers ?? 3);
 const aggProcs = Number(args['agg-procs'] ?? 2);
 const ADMIN = 'bench-provisioning-token-0001';
 
+const profArgs = process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [];
 function serve(config: string): Promise<ChildProcess> {
-  return serveDap(config, { execArgv: process.env.BENCH_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF_DIR}`] : [] });
+  return serveDap(config, { execArgv: profArgs });
 }
 
 async function hpkeConfigs(p: ClientParams): Promise<[HpkeConfig, HpkeConfig]> {
@@ -94,7 +95,7 @@ async function run(store: 'sqlite' | 'postgres', name: string, version: DapVersi
   } else {
     const leaderYaml = join(dir, 'leader.yaml');
     for (const kind of ['report-writer', 'job-creator', ...Array.from({ length: aggProcs }, () => 'aggregation-driver'), 'collection-driver']) {
-      procs.push(await runDapDriver(kind, leaderYaml));
+      procs.push(await runDapDriver(kind, leaderYaml, { execArgv: profArgs }));
       names.push(kind);
     }
   }

@@ -38,9 +38,9 @@ export function serveDap(config: string, options: { execArgv?: string[]; timeout
 }
 
 /** Starts `cobble dap run KIND --config FILE` and resolves once it says it runs (or listens). */
-export function runDapDriver(kind: string, config: string, options: { timeoutMs?: number } = {}): Promise<ChildProcess> {
+export function runDapDriver(kind: string, config: string, options: { execArgv?: string[]; timeoutMs?: number } = {}): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cobbleBin, 'dap', 'run', kind, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(options.execArgv ?? []), cobbleBin, 'dap', 'run', kind, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`cobble dap run ${kind} did not start within ${options.timeoutMs ?? 30_000} ms: ${out}`)), options.timeoutMs ?? 30_000);
     const onExit = (code: number | null) => {
