@@ -22,6 +22,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Milliseconds spent per step name, summed over all drivers (for `--steps`). */
 export const stepTimes = new Map<string, { ms: number; count: number }>();
+/** Every request's time per step name, while `sampling.enabled` is true (bench/acme-scale's per-request percentiles). */
+export const stepSamples = new Map<string, number[]>();
+export const sampling = { enabled: false };
 /** Requests that timed out or failed and were repeated (POST-as-GET only), and badNonce retries. */
 export const stalls = { count: 0, badNonces: 0 };
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -31,6 +34,11 @@ function record(step: string, ms: number): void {
   entry.ms += ms;
   entry.count++;
   stepTimes.set(step, entry);
+  if (sampling.enabled) {
+    const samples = stepSamples.get(step) ?? [];
+    samples.push(ms);
+    stepSamples.set(step, samples);
+  }
 }
 
 export class AcmeDriver {

@@ -69,9 +69,9 @@ function parseArgs(argv: string[]): Options {
 }
 
 /** `cobble` (P-384 development issuer), `cobble rsa2048` / `cobble p256` (an issuer of that key type) or `pebble`. */
-interface Server { name: string; directoryUrl: string; process: ChildProcess; caPem: Buffer }
+export interface Server { name: string; directoryUrl: string; process: ChildProcess; caPem: Buffer }
 
-interface PhaseResult { peer: string; concurrency: number; issued: number; seconds: number; perSecond: number; p50: number; p99: number; cpuMsPerIssuance: number; driverCpuMsPerIssuance: number; repeated?: number; badNonces?: number; failures: string[]; roundRates: number[] }
+export interface PhaseResult { peer: string; concurrency: number; issued: number; seconds: number; perSecond: number; p50: number; p99: number; cpuMsPerIssuance: number; driverCpuMsPerIssuance: number; repeated?: number; badNonces?: number; failures: string[]; roundRates: number[] }
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -157,13 +157,13 @@ async function main(): Promise<void> {
  * One keep-alive connection per simulated subscriber, as a real ACME client keeps: its requests (and nonces) stay
  * with one server process even when cobble runs several workers.
  */
-function driverAgent(trust: Buffer[]): Agent {
+export function driverAgent(trust: Buffer[]): Agent {
   return new Agent({ keepAlive: true, maxSockets: 1, ca: trust });
 }
 
 const MAX_FAILURES = 5;
 
-interface Sample {
+export interface Sample {
   latencies: number[];
   /** Issuances that failed (the request's error), not counted in `latencies`. */
   failures: string[];
@@ -176,7 +176,7 @@ interface Sample {
 }
 
 /** `count` issuances spread over `concurrency` simulated subscribers, each with its own account and connection. */
-async function phase(server: Server, trust: Buffer[], concurrency: number, count: number, maxSeconds: number, take: () => { name: string; der: Buffer }, sink: ChallengeSink): Promise<Sample> {
+export async function phase(server: Server, trust: Buffer[], concurrency: number, count: number, maxSeconds: number, take: () => { name: string; der: Buffer }, sink: ChallengeSink): Promise<Sample> {
   const drivers = await Promise.all(Array.from({ length: concurrency }, () => AcmeDriver.register(server.directoryUrl, driverAgent(trust))));
   stepTimes.clear();
   stalls.count = 0;
@@ -218,7 +218,7 @@ async function phase(server: Server, trust: Buffer[], concurrency: number, count
 }
 
 /** Pools the rounds: throughput = all issuances ÷ all measured time; percentiles over all latencies. */
-function summarize(peer: string, concurrency: number, samples: Sample[]): PhaseResult {
+export function summarize(peer: string, concurrency: number, samples: Sample[]): PhaseResult {
   const latencies = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
   const sum = (f: (s: Sample) => number) => samples.reduce((total, s) => total + f(s), 0);
   const seconds = sum((s) => s.seconds);
@@ -254,7 +254,7 @@ function cpuMs(pid: number): number {
   return (ticks * 1000) / 100;
 }
 
-async function makeCsrs(count: number): Promise<{ name: string; der: Buffer }[]> {
+export async function makeCsrs(count: number): Promise<{ name: string; der: Buffer }[]> {
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   // One certificate key for all CSRs: key generation is client work and not part of the measured flow.
   const keys = (await webcrypto.subtle.generateKey(alg, false, ['sign', 'verify'])) as unknown as Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]['keys'];
@@ -297,9 +297,11 @@ async function benchIssuer(dir: string, keyType: Exclude<IssuerKey, 'p384'>): Pr
   }];
 }
 
-async function startCobble(work: string, responderPort: number, dnsServer: string, workers: number, issuerKey: IssuerKey): Promise<Server> {
-  const dir = join(work, `cobble-${issuerKey}`);
-  const configPath = join(work, `cobble-${issuerKey}.yaml`);
+/** `variant` (bench/acme-scale) names the server and adds configuration, e.g. a database URL. */
+export async function startCobble(work: string, responderPort: number, dnsServer: string, workers: number, issuerKey: IssuerKey, variant?: { name: string; config: Record<string, unknown> }): Promise<Server> {
+  const tag = variant ? `-${variant.name.replace(/[^a-z0-9]+/gi, '-')}` : '';
+  const dir = join(work, `cobble-${issuerKey}${tag}`);
+  const configPath = join(work, `cobble-${issuerKey}${tag}.yaml`);
   // JSON is YAML; the CLI validates it like any operator's file.
   await writeFile(configPath, JSON.stringify({
     dataDir: dir,
@@ -314,6 +316,7 @@ async function startCobble(work: string, responderPort: number, dnsServer: strin
         .map((limit) => [limit, { count: 10_000_000 }])),
     },
     log: { level: 'warn' },
+    ...variant?.config,
   }));
   // COBBLE_BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the cobble processes (open in Chrome DevTools).
   const profile = process.env.COBBLE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.COBBLE_BENCH_CPU_PROF] : [];
@@ -323,10 +326,10 @@ async function startCobble(work: string, responderPort: number, dnsServer: strin
   const directoryUrl = /^ACME directory: (\S+)/m.exec(printed)?.[1];
   const trustBundlePath = /^Trust bundle[^:]*: (\S+)/m.exec(printed)?.[1];
   if (!directoryUrl || !trustBundlePath) throw new Error(`cobble ca serve printed no directory URL / trust bundle:\n${printed}`);
-  return { name: issuerKey === 'p384' ? 'cobble' : `cobble ${issuerKey}`, directoryUrl, process: child, caPem: await readFile(trustBundlePath) };
+  return { name: variant?.name ?? (issuerKey === 'p384' ? 'cobble' : `cobble ${issuerKey}`), directoryUrl, process: child, caPem: await readFile(trustBundlePath) };
 }
 
-async function startPebble(work: string, responderPort: number, dnsServer: string): Promise<Server> {
+export async function startPebble(work: string, responderPort: number, dnsServer: string): Promise<Server> {
   const cert = join(work, 'pebble-cert.pem');
   const key = join(work, 'pebble-key.pem');
   const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
@@ -390,7 +393,7 @@ function readyLines(child: ChildProcess, timeoutMs: number, what: string, last: 
   });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
@@ -468,4 +471,5 @@ ${notes}${end}`;
   console.error(`wrote ${path}`);
 }
 
-await main();
+// bench/acme-scale imports the pieces above; only `npm run bench -- acme-issuance` runs this benchmark.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
