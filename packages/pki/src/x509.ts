@@ -196,7 +196,8 @@ export function signatureAlgorithmOf(identifierDer: Uint8Array): SignatureAlgori
 /** SEQUENCE { tbs, signatureAlgorithm, BIT STRING signature }, shared by certificates, CRLs and CSRs. */
 export function assembleSigned(tbs: Uint8Array, algorithm: SignatureAlgorithm, signature: Uint8Array): Uint8Array {
   const bitString = derTlv(0x03, Uint8Array.of(0, ...signature));
-  return derTlv(0x30, Uint8Array.of(...tbs, ...fromHex(SIGNATURE_ALGORITHMS[algorithm].algorithmIdentifierHex), ...bitString));
+  // Concatenated, not spread: a CRL's TBS of some thousand entries has more bytes than a call may have arguments.
+  return derTlv(0x30, new Uint8Array(Buffer.concat([tbs, fromHex(SIGNATURE_ALGORITHMS[algorithm].algorithmIdentifierHex), bitString])));
 }
 
 function derTlv(tag: number, value: Uint8Array): Uint8Array {

@@ -114,7 +114,8 @@ export function seededCertificate(index: number, options: Pick<SeedOptions, 'cou
   const every = options.shortlivedEvery ?? 10;
   return {
     id: `c${String(index).padStart(10, '0')}`,
-    serial: `01${(index * 2654435761 >>> 0).toString(16).padStart(8, '0')}${String(index).padStart(26, '0')}`,
+    // The hashed part last: the CA picks a leaf's CRL shard from the serial's low bits.
+    serial: `01${String(index).padStart(26, '0')}${(index * 2654435761 >>> 0).toString(16).padStart(8, '0')}`,
     accountId: accounts[index % accounts.length]!,
     names: seededNames(index),
     notBefore: options.start + Math.floor((index * options.spreadMs) / options.count),
