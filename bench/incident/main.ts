@@ -3,7 +3,7 @@
 // every CRL shard of every issuer signed again — with the same code `cobble ca admin` runs. Reports each phase's time
 // and the process's peak RSS (memory stays bounded: everything is paged by certificate ID).
 //
-// Usage: npm run bench -- incident [--count N] [--fraction F] [--batch N] [--keep DIR]
+// Usage: npm run bench -- incident [--count N] [--fraction F] [--batch N] [--crl-shards N] [--keep DIR]
 import 'reflect-metadata';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { seedCertificates } from '../../packages/ca/test/support/seed-certificat
 
 const DAY = 86_400_000;
 const { values } = parseArgs({
-  options: { count: { type: 'string', default: '1000000' }, fraction: { type: 'string', default: '0.026' }, batch: { type: 'string', default: '500' }, keep: { type: 'string' } },
+  options: { count: { type: 'string', default: '1000000' }, fraction: { type: 'string', default: '0.026' }, batch: { type: 'string', default: '500' }, 'crl-shards': { type: 'string', default: '16' }, keep: { type: 'string' } },
 });
 const count = Number(values.count);
 const fraction = Number(values.fraction);
@@ -38,7 +38,7 @@ const results: { name: string; seconds: number; rows: string; rss: number }[] = 
 
 const dir = values.keep ?? (await mkdtemp(join(tmpdir(), 'cobble-bench-incident-')));
 try {
-  const config = parseCaConfig({ dataDir: dir, issuance: { urlBase: 'http://crl.bench.example' }, log: { level: 'error' } }, 'bench');
+  const config = parseCaConfig({ dataDir: dir, issuance: { urlBase: 'http://crl.bench.example' }, crl: { shards: Number(values['crl-shards']) }, log: { level: 'error' } }, 'bench');
   const hierarchy = await loadOrCreateHierarchy(dir, systemClock);
   const issuers = hierarchy.issuers.map((i) => i.name);
   const sa = await StorageAuthority.open(`sqlite:${join(dir, 'ca.sqlite3')}`);
