@@ -82,7 +82,7 @@ test('an unknown key is refused with the file, the key path and the allowed keys
     });
   });
   await withYaml('dataDir: ./d\nissuer: {}\n', async (path) => {
-    await assert.rejects(loadCaConfigFile(path), /unknown key "issuer"; expected one of: dataDir, listen, va, caa, policy, profiles, rateLimits, acme, issuance, log, issuers/);
+    await assert.rejects(loadCaConfigFile(path), /unknown key "issuer"; expected one of: dataDir, database, listen, va, caa, policy, profiles, rateLimits, nonces, cache, acme, issuance, stats, metrics, crl, ocsp, log, issuers, testMode/);
   });
 });
 
