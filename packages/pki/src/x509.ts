@@ -283,7 +283,9 @@ export function parseCertificateShared(der: Uint8Array): asn1.Certificate {
 }
 
 export function parseCrl(der: Uint8Array): asn1.CertificateList {
-  return AsnConvert.parse(toArrayBuffer(der), asn1.CertificateList);
+  // asn1js stops at 10,000 nodes by default, about 1,200 revoked entries: a CRL shard after a mass revocation holds
+  // far more. Every node takes at least two bytes, so half the length bounds the count without lifting the guard.
+  return AsnConvert.parse(toArrayBuffer(der), asn1.CertificateList, { berOptions: { maxNodes: Math.max(10_000, Math.ceil(der.length / 2)) } });
 }
 
 export { asn1, AsnConvert };

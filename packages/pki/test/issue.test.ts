@@ -89,6 +89,18 @@ test('CRLs: OpenSSL verifies them, revoked entries carry reasons, and a revoked 
   assert.match(check.out, /certificate revoked/);
 });
 
+test('a CRL with 5,000 entries (a shard after a mass revocation) is linted and signed, and OpenSSL lists every entry', async () => {
+  const dir = tempDir('big-crl');
+  const { root } = await hierarchy();
+  const entries = Array.from({ length: 5000 }, (_, i) => ({
+    serialNumber: Uint8Array.of(0x01, (i >> 8) & 0xff, i & 0xff, 0x2a), revocationDate: at('2021-01-01T00:00:00Z'), reason: 'superseded' as const,
+  }));
+  const crl = await issueCrl({ thisUpdate: at('2021-01-01T00:00:00Z'), nextUpdate: at('2021-12-01T00:00:00Z'), number: 3, kind: 'ca', entries }, rootKey, { issuerCertificate: root });
+  const text = openssl('crl', '-in', writePem(dir, 'big.crl.pem', crl.der, 'X509 CRL'), '-CAfile', writePem(dir, 'root.pem', root), '-verify', '-noout', '-text');
+  assert.equal(text.status, 0, text.out.slice(0, 2000));
+  assert.equal(text.out.match(/Serial Number:/g)?.length, 5000);
+});
+
 /** Wraps a signer and counts real signatures, to prove a lint failure happens before the key is used. */
 function counting(signer: Signer): Signer & { calls: number } {
   const wrapped = { ...signer, calls: 0, publicKey: signer.publicKey, keyAlgorithm: signer.keyAlgorithm, signatureAlgorithm: signer.signatureAlgorithm, description: signer.description,
