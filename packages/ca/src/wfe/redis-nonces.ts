@@ -4,7 +4,8 @@
 //
 // Unlike the rate limiter, this store fails closed: a nonce that cannot be checked is not accepted (the WFE answers
 // serverInternal, which clients retry), because accepting it would let a replayed request through.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { failFastRedis } from '../core/redis.js';
 import { isNonceShaped, newNonce, type NonceStore } from './nonces.js';
 
 export interface RedisNonceStoreOptions {
@@ -27,14 +28,8 @@ export class RedisNonceStore implements NonceStore {
   constructor(options: RedisNonceStoreOptions) {
     this.prefix = options.prefix;
     this.lifetimeMs = options.lifetimeMs;
-    this.client = new Redis(options.url, {
-      lazyConnect: true,
-      // While Redis is away a command fails at once rather than queueing behind the reconnection.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs ?? 1000,
-    });
-    this.client.on('error', (error: Error) => options.onError?.(error));
+    // Fails closed: a command that fails refuses the request (serverInternal) rather than accept an unchecked nonce.
+    this.client = failFastRedis(options.url, options);
   }
 
   /** Connects; rejects when Redis cannot be reached (ioredis keeps trying in the background). */

@@ -1,7 +1,8 @@
 // Buckets in Redis, shared by every front end. Each batch is one Lua script, which Redis runs atomically: all the
 // buckets of a spend are read, judged and written with nothing in between, so two front ends cannot both take the
 // last token. Only the TAT is stored, with a TTL that ends when the bucket would be full again.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { failFastRedis } from '../../core/redis.js';
 import { emissionIntervalMs } from './gcra.js';
 import type { BucketOp, Store } from './store.js';
 
@@ -70,15 +71,8 @@ export class RedisStore implements Store {
 
   constructor(options: RedisStoreOptions) {
     this.prefix = options.prefix;
-    this.client = new Redis(options.url, {
-      lazyConnect: true,
-      // While Redis is away a command fails at once rather than queueing behind the reconnection: the limiter then
-      // fails open and the ACME request goes on.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs ?? 1000,
-    });
-    this.client.on('error', (error: Error) => options.onError?.(error));
+    // A failed command makes the limiter fail open, so the ACME request goes on while Redis is away.
+    this.client = failFastRedis(options.url, options);
     this.client.defineCommand('rateLimitSpend', { lua: SPEND });
     this.client.defineCommand('rateLimitRefund', { lua: REFUND });
   }
