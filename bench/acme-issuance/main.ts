@@ -75,13 +75,9 @@ export interface PhaseResult { peer: string; concurrency: number; issued: number
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
-  const loadAtStart = loadavg();
-  const work = await mkdtemp(join(tmpdir(), 'cobble-bench-acme-'));
-  const dns = await startChallTestSrv();
+/** The loopback http-01 responder both servers validate against: the driver puts each key authorization in `sink`. */
+export async function startChallengeResponder(): Promise<{ sink: ChallengeSink; port: number; close(): void }> {
   const tokens = new Map<string, string>();
-  const sink: ChallengeSink = { set: (t, k) => tokens.set(t, k), delete: (t) => tokens.delete(t) };
   const responder = http.createServer((req, res) => {
     const body = tokens.get((req.url ?? '').slice('/.well-known/acme-challenge/'.length));
     if (body === undefined) res.writeHead(404).end();
@@ -90,7 +86,22 @@ async function main(): Promise<void> {
   responder.keepAliveTimeout = 1000;
   responder.listen(0, '127.0.0.1');
   await once(responder, 'listening');
-  const responderPort = (responder.address() as AddressInfo).port;
+  return {
+    sink: { set: (t, k) => tokens.set(t, k), delete: (t) => tokens.delete(t) },
+    port: (responder.address() as AddressInfo).port,
+    close: () => {
+      responder.closeAllConnections();
+      responder.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const loadAtStart = loadavg();
+  const work = await mkdtemp(join(tmpdir(), 'cobble-bench-acme-'));
+  const dns = await startChallTestSrv();
+  const { sink, port: responderPort, close: closeResponder } = await startChallengeResponder();
   const servers: Server[] = [];
   try {
     if (options.only !== 'pebble') {
@@ -146,8 +157,7 @@ async function main(): Promise<void> {
     if (options.writeDocs) await writeDocs(table, process.argv.slice(2).filter((a) => a !== '--write-docs'), options, loadAtStart);
   } finally {
     for (const server of servers) await stop(server.process);
-    responder.closeAllConnections();
-    responder.close();
+    closeResponder();
     await dns.close();
     await rm(work, { recursive: true, force: true });
   }

@@ -13,11 +13,8 @@
 // (the table names the count they hold). Servers, driver and Pebble setup are bench/acme-issuance's.
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpus, homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +22,8 @@ import mysql from 'mysql2/promise';
 import { StorageAuthority } from '../../packages/ca/src/sa/index.js';
 import { seedCertificates } from '../../packages/ca/src/sa/seed.js';
 import { startChallTestSrv } from '../../packages/ca/test/va/challtestsrv.js';
-import { makeCsrs, phase, startCobble, startPebble, stop, summarize, type PhaseResult, type Server } from '../acme-issuance/main.js';
-import { sampling, stepSamples, type ChallengeSink } from '../acme-issuance/driver.js';
+import { makeCsrs, phase, startChallengeResponder, startCobble, startPebble, stop, summarize, type PhaseResult, type Server } from '../acme-issuance/main.js';
+import { sampling, stepSamples } from '../acme-issuance/driver.js';
 
 type DatabaseKind = 'sqlite' | 'mariadb';
 
@@ -165,17 +162,7 @@ async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'cobble-bench-scale-'));
   const emptyMariadb = `cobble_bench_empty_${process.pid}`;
   const dns = await startChallTestSrv();
-  const tokens = new Map<string, string>();
-  const sink: ChallengeSink = { set: (t, k) => tokens.set(t, k), delete: (t) => tokens.delete(t) };
-  const responder = http.createServer((req, res) => {
-    const body = tokens.get((req.url ?? '').slice('/.well-known/acme-challenge/'.length));
-    if (body === undefined) res.writeHead(404).end();
-    else res.end(body);
-  });
-  responder.keepAliveTimeout = 1000;
-  responder.listen(0, '127.0.0.1');
-  await once(responder, 'listening');
-  const responderPort = (responder.address() as AddressInfo).port;
+  const { sink, port: responderPort, close: closeResponder } = await startChallengeResponder();
   const servers: Server[] = [];
   const start = (name: string, config: Record<string, unknown>) => startCobble(work, responderPort, dns.dnsServer, 1, 'p384', { name, config });
   try {
@@ -220,8 +207,7 @@ async function main(): Promise<void> {
     if (options.writeDocs) await writeDocs(table, process.argv.slice(2).filter((a) => a !== '--write-docs'), loadAtStart);
   } finally {
     for (const server of servers) await stop(server.process);
-    responder.closeAllConnections();
-    responder.close();
+    closeResponder();
     await dns.close();
     if (options.databases.includes('mariadb')) await mariadbAdmin(`DROP DATABASE IF EXISTS \`${emptyMariadb}\``);
     await rm(work, { recursive: true, force: true });
