@@ -728,29 +728,6 @@ export class StorageAuthority {
     return rows.map((r) => ({ value: r.identifier_value, wildcard: r.wildcard === 1 }));
   }
 
-  /** Unexpired revoked certificates of one issuer, for its CRL. */
-  async listRevoked(issuerName: string, now: number): Promise<{ serial: string; revokedAt: number; reason: number }[]> {
-    const rows = await this.readDb
-      .selectFrom('certificates')
-      .select(['serial', 'revoked_at', 'revoked_reason'])
-      .where('issuer_name', '=', issuerName)
-      .where('revoked_at', 'is not', null)
-      .where('not_after', '>', now)
-      .orderBy('revoked_at')
-      .execute();
-    return rows.map((r) => ({ serial: r.serial, revokedAt: r.revoked_at!, reason: r.revoked_reason ?? 0 }));
-  }
-
-  /** Changes whenever a certificate of the issuer is revoked: the CRL cache key. */
-  async revocationStamp(issuerName: string): Promise<string> {
-    const row = await this.readDb
-      .selectFrom('certificates')
-      .select((eb) => [eb.fn.count<number>('revoked_at').as('revoked'), eb.fn.max('revoked_at').as('latest')])
-      .where('issuer_name', '=', issuerName)
-      .executeTakeFirst();
-    return `${row?.revoked ?? 0}/${row?.latest ?? 0}`;
-  }
-
   // ---- blocked keys ----
 
   async isKeyBlocked(spkiSha256: string): Promise<boolean> {
