@@ -183,44 +183,9 @@ export class IncidentStore {
 
   // ---- certificate scans and revocation ----
 
-  /** A page of certificates after `afterId` (by ID) that pass the filter, with their orders' identifiers. */
-  async certificatePage(filter: CertificateFilter, afterId: string, limit: number): Promise<CertificateCandidate[]> {
-    let query = this.db
-      .selectFrom('certificates')
-      .innerJoin('orders', 'orders.id', 'certificates.order_id')
-      .select([
-        'certificates.id',
-        'certificates.serial',
-        'certificates.account_id',
-        'certificates.issuer_name',
-        'certificates.profile',
-        'certificates.not_before',
-        'orders.identifiers',
-      ])
-      .where('certificates.id', '>', afterId)
-      .where('certificates.revoked_at', 'is', null)
-      .where('certificates.not_after', '>', filter.activeAt);
-    if (filter.issuedAfter !== undefined) query = query.where('certificates.not_before', '>=', filter.issuedAfter);
-    if (filter.issuedBefore !== undefined) query = query.where('certificates.not_before', '<', filter.issuedBefore);
-    if (filter.profile !== undefined) query = query.where('certificates.profile', '=', filter.profile);
-    if (filter.issuer !== undefined) query = query.where('certificates.issuer_name', '=', filter.issuer);
-    if (filter.accountId !== undefined) query = query.where('certificates.account_id', '=', filter.accountId);
-    const rows = await query.orderBy('certificates.id').limit(limit).execute();
-    return rows.map((r) => ({
-      id: r.id,
-      serial: r.serial,
-      accountId: r.account_id,
-      issuerName: r.issuer_name,
-      profile: r.profile,
-      notBefore: Number(r.not_before),
-      identifiers: JSON.parse(r.identifiers) as Identifier[],
-    }));
-  }
-
-  /** The certificates among `serials` (lower-case hex), with their orders' identifiers, revoked or not. */
-  async certificatesBySerials(serials: readonly string[]): Promise<(CertificateCandidate & { revoked: boolean; notAfter: number })[]> {
-    if (serials.length === 0) return [];
-    const rows = await this.db
+  /** Certificates joined to their orders' identifiers: the one row shape the scans and look-ups below read. */
+  private candidates() {
+    return this.db
       .selectFrom('certificates')
       .innerJoin('orders', 'orders.id', 'certificates.order_id')
       .select([
@@ -233,21 +198,29 @@ export class IncidentStore {
         'certificates.not_after',
         'certificates.revoked_at',
         'orders.identifiers',
-      ])
-      .where('certificates.serial', 'in', serials)
-      .orderBy('certificates.id')
-      .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      serial: r.serial,
-      accountId: r.account_id,
-      issuerName: r.issuer_name,
-      profile: r.profile,
-      notBefore: Number(r.not_before),
-      notAfter: Number(r.not_after),
-      revoked: r.revoked_at !== null,
-      identifiers: JSON.parse(r.identifiers) as Identifier[],
-    }));
+      ]);
+  }
+
+  /** A page of certificates after `afterId` (by ID) that pass the filter, with their orders' identifiers. */
+  async certificatePage(filter: CertificateFilter, afterId: string, limit: number): Promise<CertificateCandidate[]> {
+    let query = this.candidates()
+      .where('certificates.id', '>', afterId)
+      .where('certificates.revoked_at', 'is', null)
+      .where('certificates.not_after', '>', filter.activeAt);
+    if (filter.issuedAfter !== undefined) query = query.where('certificates.not_before', '>=', filter.issuedAfter);
+    if (filter.issuedBefore !== undefined) query = query.where('certificates.not_before', '<', filter.issuedBefore);
+    if (filter.profile !== undefined) query = query.where('certificates.profile', '=', filter.profile);
+    if (filter.issuer !== undefined) query = query.where('certificates.issuer_name', '=', filter.issuer);
+    if (filter.accountId !== undefined) query = query.where('certificates.account_id', '=', filter.accountId);
+    const rows = await query.orderBy('certificates.id').limit(limit).execute();
+    return rows.map((r) => toCandidate(r));
+  }
+
+  /** The certificates among `serials` (lower-case hex), with their orders' identifiers, revoked or not. */
+  async certificatesBySerials(serials: readonly string[]): Promise<(CertificateCandidate & { revoked: boolean; notAfter: number })[]> {
+    if (serials.length === 0) return [];
+    const rows = await this.candidates().where('certificates.serial', 'in', serials).orderBy('certificates.id').execute();
+    return rows.map((r) => ({ ...toCandidate(r), notAfter: Number(r.not_after), revoked: r.revoked_at !== null }));
   }
 
   /** Revokes those of the certificates (by ID) not yet revoked, in one transaction; the number revoked now. */
@@ -394,4 +367,16 @@ export class IncidentStore {
       return { lastId: ids[ids.length - 1], handled: ids.length, revoked: Number(result.numUpdatedRows) };
     });
   }
+}
+
+function toCandidate(r: { id: string; serial: string; account_id: string; issuer_name: string; profile: string; not_before: number | bigint; identifiers: string }): CertificateCandidate {
+  return {
+    id: r.id,
+    serial: r.serial,
+    accountId: r.account_id,
+    issuerName: r.issuer_name,
+    profile: r.profile,
+    notBefore: Number(r.not_before),
+    identifiers: JSON.parse(r.identifiers) as Identifier[],
+  };
 }
