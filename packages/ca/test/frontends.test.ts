@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import { prepareDataDir, startCa, type CaConfigInput, type RunningCa } from '../src/index.js';
 import { startChallTestSrv, type ChallTestSrv } from './va/challtestsrv.js';
 import { AcmeTestClient, Http01Responder, issueViaHttp01 } from './support/acme.js';
+import { issueWithAcmeClient, trustForAcmeClient } from './support/acme-client.js';
 import { REDIS_URL, redisSkip } from './support/redis.js';
 import { BACKENDS, createTestDatabase, databaseSkip, type Backend, type TestDatabase } from './support/databases.js';
 
@@ -269,23 +270,14 @@ function frontEndsOn(backend: Backend): void {
       );
       // No keep-alive: every request is a new connection, so with `alternate` each lands on the other front end and
       // carries the nonce the previous front end issued.
-      const agent = new https.Agent({ ca: await readFile(fronts.A.trustBundlePath), keepAlive: false });
       const previousAgent = acme.axios.defaults.httpsAgent;
-      acme.axios.defaults.httpsAgent = agent;
+      const agent = trustForAcmeClient(await readFile(fronts.A.trustBundlePath), { keepAlive: false });
       balancer.next = 'alternate';
       const before = balancer.connections.length;
       try {
         const client = new acme.Client({ directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
         const name = uniqueName();
-        const [, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await acme.crypto.createPrivateEcdsaKey());
-        const chain = await client.auto({
-          csr,
-          termsOfServiceAgreed: true,
-          challengePriority: ['http-01'],
-          skipChallengeVerification: true,
-          challengeCreateFn: async (_authz, challenge, keyAuthorization) => responder.set(challenge.token, keyAuthorization),
-          challengeRemoveFn: async () => {},
-        });
+        const chain = await issueWithAcmeClient(client, responder, name);
         assert.equal(new X509Certificate(chain).subjectAltName, `DNS:${name}`);
         await client.revokeCertificate(chain, { reason: 4 });
       } finally {

@@ -4,7 +4,7 @@
 // leaf → E1 (fetched through Link: rel="alternate", chosen by --preferred-chain) verifies to X2; all with openssl
 // verify -x509_strict. Also: startup refuses a wrong PIN and a chain that does not lead to its root.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +17,7 @@ import { generateEncryptedKey, useSoftHsm } from '@cobble/pki';
 import { ConfigError, parseCaConfig, readCaConfigFile, startCa, type CaConfigInput, type IssuingKeyConfig, type RunningCa } from '../src/index.js';
 import { AcmeTestClient, Http01Responder, issueViaHttp01, splitPemChain } from './support/acme.js';
 import { freePort, startChallTestSrv, type ChallTestSrv } from './va/challtestsrv.js';
+import { certbotRunner, describeRun, run } from './clients/common.js';
 
 const EXAMPLE_DIR = fileURLToPath(new URL('../../../examples/ca-hsm/', import.meta.url));
 const PIN = '1234';
@@ -58,30 +59,15 @@ function caConfig(overrides: Partial<CaConfigInput> = {}): CaConfigInput {
   };
 }
 
-function run(command: string, args: string[], env: Record<string, string>, timeoutMs = 90_000): Promise<{ code: number | null; output: string }> {
-  // Asynchronous: the CA answering certbot lives in this process.
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => (clearTimeout(timer), reject(err)));
-    child.once('close', (code) => (clearTimeout(timer), resolve({ code, output })));
-  });
-}
-
 /** certbot certonly --standalone with its own state directory; returns the live/ files. */
 async function certbot(name: string, domain: string, extra: string[]): Promise<{ cert: string; chain: string; fullchain: string }> {
   const state = join(dir, `certbot-${name}`);
-  const result = await run('certbot', [
-    'certonly', '--non-interactive', '--agree-tos', '--register-unsafely-without-email',
-    '--server', ca.directoryUrl,
-    '--config-dir', join(state, 'config'), '--work-dir', join(state, 'work'), '--logs-dir', join(state, 'logs'),
+  const result = await certbotRunner(ca, state)([
+    'certonly', '--agree-tos', '--register-unsafely-without-email',
     '--standalone', '--http-01-address', '127.0.0.1', '--http-01-port', String(httpPort),
     '--cert-name', name, '-d', domain, ...extra,
-  ], { REQUESTS_CA_BUNDLE: ca.trustBundlePath });
-  assert.equal(result.code, 0, `certbot ${extra.join(' ')} exited with ${result.code}:\n${result.output.slice(-4000)}`);
+  ]);
+  assert.equal(result.code, 0, describeRun(`certbot ${extra.join(' ')}`, result));
   const live = join(state, 'config', 'live', name);
   const read = (file: string) => readFile(join(live, file), 'utf8');
   return { cert: await read('cert.pem'), chain: await read('chain.pem'), fullchain: await read('fullchain.pem') };

@@ -12,7 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import acme from 'acme-client';
 import { assertIssued, uniqueName } from './clients/common.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { trustForAcmeClient } from './support/acme-client.js';
 import { freePort, startChallTestSrv, type ChallTestSrv } from './va/challtestsrv.js';
 import { createTestCa, writeVaRemoteConfig } from './va/mtls-pki.js';
 
@@ -125,8 +126,7 @@ before(async () => {
   });
 
   // acme-client talks through its own axios instance; this agent makes it trust the CA's development TLS root.
-  agent = new https.Agent({ ca: await readFile(h.ca.trustBundlePath) });
-  acme.axios.defaults.httpsAgent = agent;
+  agent = trustForAcmeClient(await readFile(h.ca.trustBundlePath));
   // Short back-off: the CA answers a challenge once validation is done, so polls rarely wait at all.
   client = new acme.Client({ directoryUrl: h.ca.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey(), backoffMin: 50, backoffMax: 500, backoffAttempts: 30 });
   await client.createAccount({ termsOfServiceAgreed: true });

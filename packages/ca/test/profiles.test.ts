@@ -4,15 +4,15 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import acme from 'acme-client';
-import { assertIssued, describeRun, run, startClientEnv, uniqueName, type ClientEnv } from './clients/common.js';
-import { splitPemChain } from './support/acme.js';
+import { assertIssued, certbotRunner, describeRun, startClientEnv, uniqueName, type ClientEnv } from './clients/common.js';
+import { Http01Responder, splitPemChain } from './support/acme.js';
+import { trustForAcmeClient } from './support/acme-client.js';
 import { opensslVerifyStrict } from './support/openssl.js';
 
 const HOUR = 3_600_000;
@@ -44,11 +44,10 @@ for (const profile of Object.keys(EXPECTED) as Array<keyof typeof EXPECTED>) {
     test(`an RSA certificate over http-01 has ${profile}'s validity and extensions`, async () => {
       env = await startClientEnv({ profiles: { default: profile } });
       const name = uniqueName(`certbot-${profile}`);
-      const result = await run('certbot', [
+      const result = await certbotRunner(env.ca, env.dir)([
         'certonly', '--standalone', '--http-01-address', '127.0.0.1', '--http-01-port', String(env.httpPort), '--key-type', 'rsa',
-        '--cert-name', profile, '-d', name, '--agree-tos', '--email', 'profiles@example.com', '--server', env.ca.directoryUrl,
-        '--config-dir', join(env.dir, 'config'), '--work-dir', join(env.dir, 'work'), '--logs-dir', join(env.dir, 'logs'), '--non-interactive',
-      ], { REQUESTS_CA_BUNDLE: env.ca.trustBundlePath }, 90_000);
+        '--cert-name', profile, '-d', name, '--agree-tos', '--email', 'profiles@example.com',
+      ]);
       assert.equal(result.code, 0, describeRun('certbot certonly', result));
       const chain = await readFile(join(env.dir, 'config', 'live', profile, 'fullchain.pem'), 'utf8');
       assertIssued(chain, env.ca, [name]);
@@ -60,12 +59,10 @@ for (const profile of Object.keys(EXPECTED) as Array<keyof typeof EXPECTED>) {
 describe('acme-client names the profile in newOrder', () => {
   let env: ClientEnv;
   let client: acme.Client;
-  let responder: http.Server;
+  let responder: Http01Responder;
   let agent: https.Agent;
-  const served = new Map<string, string>();
   after(async () => {
-    responder?.closeAllConnections();
-    await new Promise((resolve) => responder?.close(resolve));
+    await responder?.close();
     agent?.destroy();
     await env?.close();
   });
@@ -76,7 +73,7 @@ describe('acme-client names the profile in newOrder', () => {
     assert.equal((order as unknown as { profile: string }).profile, profile, 'the order echoes its profile');
     for (const authz of await client.getAuthorizations(order)) {
       const challenge = authz.challenges.find((c) => c.type === 'http-01')!;
-      served.set(challenge.token, await client.getChallengeKeyAuthorization(challenge));
+      responder.set(challenge.token, await client.getChallengeKeyAuthorization(challenge));
       await client.completeChallenge(challenge);
       await client.waitForValidStatus(challenge);
     }
@@ -87,16 +84,10 @@ describe('acme-client names the profile in newOrder', () => {
   test('tlsserver by name on a CA whose default is classic', async () => {
     // A CA for testing on one machine: the loopback address may be certified.
     env = await startClientEnv({ policy: { allowSpecialPurposeIps: true } });
-    agent = new https.Agent({ ca: await readFile(env.ca.trustBundlePath) });
-    acme.axios.defaults.httpsAgent = agent;
+    agent = trustForAcmeClient(await readFile(env.ca.trustBundlePath));
     client = new acme.Client({ directoryUrl: env.ca.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
     await client.createAccount({ termsOfServiceAgreed: true });
-    responder = http.createServer((req, res) => {
-      const body = served.get(/^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '')?.[1] ?? '');
-      if (body === undefined) res.writeHead(404).end();
-      else res.end(body);
-    });
-    await new Promise<void>((resolve) => responder.listen(env.httpPort, '127.0.0.1', resolve));
+    responder = await Http01Responder.start(env.httpPort);
     const name = uniqueName('acmeclient-tlsserver');
     const [, csr] = await acme.crypto.createCsr({ altNames: [name] }, await acme.crypto.createPrivateRsaKey(2048));
     const chain = await issue([{ type: 'dns', value: name }], 'tlsserver', csr);

@@ -8,24 +8,16 @@ import { after, before, test } from 'node:test';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { fetchHttp, splitPemChain } from './support/acme.js';
-import { assertIssued, describeRun, run, startClientEnv, uniqueName, type ClientEnv } from './clients/common.js';
+import { assertIssued, certbotRunner, describeRun, run, startClientEnv, uniqueName, type ClientEnv, type RunResult } from './clients/common.js';
 
 let env: ClientEnv;
-let base: string[];
-let certbotEnv: Record<string, string>;
+let certbot: (args: string[]) => Promise<RunResult>;
 
 before(async () => {
   env = await startClientEnv({ crl: { shards: 4, revocationDelayMs: 100 }, ocsp: { enabled: true } });
-  base = [
-    '--server', env.ca.directoryUrl,
-    '--config-dir', join(env.dir, 'config'), '--work-dir', join(env.dir, 'work'), '--logs-dir', join(env.dir, 'logs'),
-    '--non-interactive',
-  ];
-  certbotEnv = { REQUESTS_CA_BUNDLE: env.ca.trustBundlePath };
+  certbot = certbotRunner(env.ca, env.dir);
 });
 after(() => env?.close());
-
-const certbot = (args: string[]) => run('certbot', [...args, ...base], certbotEnv, 90_000);
 // Not spawnSync: `openssl ocsp` asks the responder in this very process, whose event loop must keep running.
 const openssl = (args: string[]) => run('openssl', args, {}, 20_000);
 

@@ -5,55 +5,37 @@ import { X509Certificate } from 'node:crypto';
 import { promises as dns } from 'node:dns';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { after, before, test } from 'node:test';
 import acme from 'acme-client';
 import { startTestCa, type TestCa } from '@cobble/ca/testing';
+import { Http01Responder } from './support/acme.js';
+import { issueWithAcmeClient, trustForAcmeClient } from './support/acme-client.js';
 
 let ca: TestCa;
 let client: acme.Client;
 let agent: https.Agent;
-let responder: http.Server;
-const served = new Map<string, string>();
+let responder: Http01Responder;
 let counter = 0;
 const uniqueName = (label: string) => `${label}-${process.pid}-${++counter}.example.com`;
 
 before(async () => {
   ca = await startTestCa();
-  // acme-client talks through its own axios instance; this agent makes it trust the CA's HTTPS root.
-  agent = new https.Agent({ ca: ca.caBundle });
-  acme.axios.defaults.httpsAgent = agent;
+  agent = trustForAcmeClient(ca.caBundle);
   client = new acme.Client({ directoryUrl: ca.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey() });
-  responder = http.createServer((req, res) => {
-    const token = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '')?.[1];
-    const body = token ? served.get(token) : undefined;
-    if (body === undefined) res.writeHead(404).end();
-    else res.end(body);
-  });
-  await new Promise<void>((resolve) => responder.listen(ca.http01Port, '127.0.0.1', resolve));
+  responder = await Http01Responder.start(ca.http01Port);
 });
 after(async () => {
-  responder?.closeAllConnections();
-  await new Promise((resolve) => responder?.close(resolve));
+  await responder?.close();
   agent?.destroy();
   await ca?.close();
 });
 
 async function issue(name: string): Promise<{ chain: string; leaf: X509Certificate; serial: string }> {
-  const [, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await acme.crypto.createPrivateEcdsaKey());
-  const chain = await client.auto({
-    csr,
-    termsOfServiceAgreed: true,
-    challengePriority: ['http-01'],
-    // acme-client would otherwise fetch the challenge itself through the system resolver on port 80.
-    skipChallengeVerification: true,
-    challengeCreateFn: async (_authz, challenge, keyAuthorization) => { served.set(challenge.token, keyAuthorization); },
-    challengeRemoveFn: async (_authz, challenge) => { served.delete(challenge.token); },
-  });
+  const chain = await issueWithAcmeClient(client, responder, name);
   const leaf = new X509Certificate(chain);
   // Node prints serials upper-case; the API takes any case.
   return { chain, leaf, serial: leaf.serialNumber };

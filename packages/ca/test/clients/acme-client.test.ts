@@ -2,49 +2,32 @@
 // wildcard (ECDSA key), revocation (acme-client always signs revokeCert with the account key).
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type https from 'node:https';
 import { after, before, test } from 'node:test';
 import acme from 'acme-client';
+import { Http01Responder } from '../support/acme.js';
+import { http01Through, trustForAcmeClient } from '../support/acme-client.js';
 import { assertIssued, startClientEnv, uniqueName, type ClientEnv } from './common.js';
 
 let env: ClientEnv;
 let client: acme.Client;
 let agent: https.Agent;
-const served = new Map<string, string>();
-let responder: http.Server;
+let responder: Http01Responder;
+let http01: ReturnType<typeof http01Through>;
 
 before(async () => {
   env = await startClientEnv();
-  // acme-client talks through its own axios instance; this agent makes it trust the CA's development TLS root.
-  agent = new https.Agent({ ca: await readFile(env.ca.trustBundlePath) });
-  acme.axios.defaults.httpsAgent = agent;
+  agent = trustForAcmeClient(await readFile(env.ca.trustBundlePath));
   client = new acme.Client({ directoryUrl: env.ca.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey('P-384') });
   // The http-01 responder a subscriber would run, on the port the VA was told to use.
-  responder = http.createServer((req, res) => {
-    const token = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '')?.[1];
-    const body = token ? served.get(token) : undefined;
-    if (body === undefined) res.writeHead(404).end();
-    else res.end(body);
-  });
-  await new Promise<void>((resolve) => responder.listen(env.httpPort, '127.0.0.1', resolve));
-  assert.equal((responder.address() as AddressInfo).port, env.httpPort);
+  responder = await Http01Responder.start(env.httpPort);
+  http01 = http01Through(responder);
 });
 after(async () => {
-  responder?.closeAllConnections();
-  await new Promise((resolve) => responder?.close(resolve));
+  await responder?.close();
   agent?.destroy();
   await env?.close();
 });
-
-const http01 = {
-  challengePriority: ['http-01'],
-  // acme-client would otherwise fetch the challenge itself through the system resolver on port 80.
-  skipChallengeVerification: true,
-  challengeCreateFn: async (_authz: unknown, challenge: { token: string }, keyAuthorization: string) => { served.set(challenge.token, keyAuthorization); },
-  challengeRemoveFn: async (_authz: unknown, challenge: { token: string }) => { served.delete(challenge.token); },
-};
 
 const dns01 = {
   challengePriority: ['dns-01'],

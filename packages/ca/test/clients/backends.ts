@@ -4,12 +4,13 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import acme from 'acme-client';
+import { Http01Responder } from '../support/acme.js';
+import { issueWithAcmeClient, trustForAcmeClient } from '../support/acme-client.js';
 import { createTestDatabase, databaseSkip, type Backend, type TestDatabase } from '../support/databases.js';
-import { assertIssued, describeRun, run, startClientEnv, uniqueName, type ClientEnv } from './common.js';
+import { assertIssued, certbotRunner, describeRun, run, startClientEnv, uniqueName, type ClientEnv } from './common.js';
 
 export async function clientsOnBackend(backend: Exclude<Backend, 'sqlite'>): Promise<void> {
   const skip = await databaseSkip(backend, 'the real-client tests');
@@ -25,7 +26,7 @@ export async function clientsOnBackend(backend: Exclude<Backend, 'sqlite'>): Pro
       await database?.drop();
     });
 
-    /** Serves http-01 from a map (acme-client) or from dehydrated's WELLKNOWN directory, on the VA's port. */
+    /** Serves http-01 from dehydrated's WELLKNOWN directory, on the VA's port. */
     async function withResponder<T>(lookup: (token: string) => Promise<string | undefined>, body: () => Promise<T>): Promise<T> {
       const responder = http.createServer((req, res) => {
         const token = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '')?.[1];
@@ -41,15 +42,14 @@ export async function clientsOnBackend(backend: Exclude<Backend, 'sqlite'>): Pro
     }
 
     test('certbot: register, http-01, revoke', async () => {
-      const base = ['--server', env.ca.directoryUrl, '--config-dir', join(env.dir, 'certbot'), '--work-dir', join(env.dir, 'certbot-work'), '--logs-dir', join(env.dir, 'certbot-logs'), '--non-interactive'];
-      const certbot = (args: string[]) => run('certbot', [...args, ...base], { REQUESTS_CA_BUNDLE: env.ca.trustBundlePath }, 90_000);
+      const certbot = certbotRunner(env.ca, join(env.dir, 'certbot'));
       const registered = await certbot(['register', '--agree-tos', '--email', 'certbot-test@example.com']);
       assert.equal(registered.code, 0, describeRun('certbot register', registered));
       const name = uniqueName('certbot-db');
       const issued = await certbot(['certonly', '--standalone', '--http-01-address', '127.0.0.1', '--http-01-port', String(env.httpPort), '--cert-name', 'db', '-d', name]);
       assert.equal(issued.code, 0, describeRun('certbot certonly', issued));
-      assertIssued(await readFile(join(env.dir, 'certbot', 'live', 'db', 'fullchain.pem'), 'utf8'), env.ca, [name]);
-      const revoked = await certbot(['revoke', '--cert-path', join(env.dir, 'certbot', 'live', 'db', 'cert.pem'), '--reason', 'superseded', '--no-delete-after-revoke']);
+      assertIssued(await readFile(join(env.dir, 'certbot', 'config', 'live', 'db', 'fullchain.pem'), 'utf8'), env.ca, [name]);
+      const revoked = await certbot(['revoke', '--cert-path', join(env.dir, 'certbot', 'config', 'live', 'db', 'cert.pem'), '--reason', 'superseded', '--no-delete-after-revoke']);
       assert.equal(revoked.code, 0, describeRun('certbot revoke', revoked));
       assert.match(revoked.output, /revoked/i);
     });
@@ -90,27 +90,17 @@ export async function clientsOnBackend(backend: Exclude<Backend, 'sqlite'>): Pro
     });
 
     test('acme-client: account, http-01, revoke (and the second revoke is alreadyRevoked)', async () => {
-      const agent = new https.Agent({ ca: await readFile(env.ca.trustBundlePath) });
-      acme.axios.defaults.httpsAgent = agent;
+      const agent = trustForAcmeClient(await readFile(env.ca.trustBundlePath));
+      const responder = await Http01Responder.start(env.httpPort);
       try {
         const client = new acme.Client({ directoryUrl: env.ca.directoryUrl, accountKey: await acme.crypto.createPrivateEcdsaKey('P-256') });
-        const served = new Map<string, string>();
         const name = uniqueName('acmeclient-db');
-        const [, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name] }, await acme.crypto.createPrivateEcdsaKey('P-256'));
-        const chain = await withResponder(async (token) => served.get(token), () =>
-          client.auto({
-            csr,
-            termsOfServiceAgreed: true,
-            challengePriority: ['http-01'],
-            skipChallengeVerification: true,
-            challengeCreateFn: async (_authz, challenge, keyAuthorization) => { served.set(challenge.token, keyAuthorization); },
-            challengeRemoveFn: async (_authz, challenge) => { served.delete(challenge.token); },
-          }),
-        );
+        const chain = await issueWithAcmeClient(client, responder, name);
         assertIssued(chain, env.ca, [name]);
         await client.revokeCertificate(chain, { reason: 4 });
         await assert.rejects(client.revokeCertificate(chain), /already revoked/i);
       } finally {
+        await responder.close();
         agent.destroy();
       }
     });

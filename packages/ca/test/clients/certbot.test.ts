@@ -4,25 +4,16 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { assertIssued, describeRun, run, startClientEnv, uniqueName, writeDnsHook, type ClientEnv } from './common.js';
+import { assertIssued, certbotRunner, describeRun, startClientEnv, uniqueName, writeDnsHook, type ClientEnv, type RunResult } from './common.js';
 
 let env: ClientEnv;
-let base: string[];
-let certbotEnv: Record<string, string>;
+let certbot: (args: string[]) => Promise<RunResult>;
 
 before(async () => {
   env = await startClientEnv();
-  base = [
-    '--server', env.ca.directoryUrl,
-    '--config-dir', join(env.dir, 'config'), '--work-dir', join(env.dir, 'work'), '--logs-dir', join(env.dir, 'logs'),
-    '--non-interactive',
-  ];
-  // certbot's HTTP stack (requests) trusts this bundle for the ACME server's own HTTPS.
-  certbotEnv = { REQUESTS_CA_BUNDLE: env.ca.trustBundlePath };
+  certbot = certbotRunner(env.ca, env.dir);
 });
 after(() => env?.close());
-
-const certbot = (args: string[]) => run('certbot', [...args, ...base], certbotEnv, 90_000);
 
 test('certbot: register, http-01, dns-01 (with a wildcard), revoke', async () => {
   const registered = await certbot(['register', '--agree-tos', '--email', 'certbot-test@example.com']);

@@ -69,6 +69,15 @@ export function run(command: string, args: string[], env: Record<string, string>
   });
 }
 
+/**
+ * certbot against `ca`, its state (config/, work/, logs/) under `stateDir`, non-interactive; certbot's HTTP stack
+ * (requests) trusts the CA's bundle for the ACME server's own HTTPS.
+ */
+export function certbotRunner(ca: Pick<RunningCa, 'directoryUrl' | 'trustBundlePath'>, stateDir: string): (args: string[]) => Promise<RunResult> {
+  const base = ['--server', ca.directoryUrl, '--config-dir', join(stateDir, 'config'), '--work-dir', join(stateDir, 'work'), '--logs-dir', join(stateDir, 'logs'), '--non-interactive'];
+  return (args) => run('certbot', [...args, ...base], { REQUESTS_CA_BUNDLE: ca.trustBundlePath }, 90_000);
+}
+
 export function describeRun(what: string, result: RunResult): string {
   return `${what} exited with ${result.code}:\n${result.output.slice(-4000)}`;
 }

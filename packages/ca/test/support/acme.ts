@@ -219,7 +219,8 @@ export class Http01Responder {
     private readonly delays: Map<string, number>,
   ) {}
 
-  static async start(): Promise<Http01Responder> {
+  /** Listens on `port` (0: a free one), as a subscriber's web server answering the VA. */
+  static async start(port = 0): Promise<Http01Responder> {
     const tokens = new Map<string, string>();
     const delays = new Map<string, number>();
     const server = createServer((req, res) => {
@@ -233,7 +234,7 @@ export class Http01Responder {
       if (delay) setTimeout(answer, delay);
       else answer();
     });
-    server.listen(0, '127.0.0.1');
+    server.listen(port, '127.0.0.1');
     await once(server, 'listening');
     return new Http01Responder(server, (server.address() as AddressInfo).port, tokens, delays);
   }
@@ -242,6 +243,11 @@ export class Http01Responder {
   set(token: string, keyAuthorization: string, delayMs = 0): void {
     this.tokens.set(token, keyAuthorization);
     if (delayMs > 0) this.delays.set(token, delayMs);
+  }
+
+  delete(token: string): void {
+    this.tokens.delete(token);
+    this.delays.delete(token);
   }
 
   async close(): Promise<void> {
