@@ -116,7 +116,7 @@ async function issuancePath(sa: StorageAuthority, step: (label: string) => void)
   const { order, authzId, challenges } = await newOrder(sa, account.id, 'plans.example.com');
   step('authorization and challenge: read, claim, record the outcome');
   await sa.getAuthorization(authzId, NOW);
-  await sa.claimChallenge(authzId, challenges[0]!.id);
+  await sa.claimChallenge(authzId, challenges[0]!.id, NOW);
   await sa.recordValidation(authzId, challenges[0]!, { ok: true, records: [], at: NOW, validUntil: NOW + 86_400_000 });
   step('finalize: the order with its authorizations, the CSR key, processing mark, serial, certificate');
   await sa.getOrderWithAuthorizations(order.id, NOW);
@@ -135,6 +135,9 @@ async function issuancePath(sa: StorageAuthority, step: (label: string) => void)
   // An order whose finalize died ten minutes ago, for the sweeper to find and settle.
   const stuck = await newOrder(sa, account.id, 'stuck.example.com');
   await sa.beginProcessing(stuck.order.id, NOW - 600_000);
+  // And a challenge whose validation died with its front end ten minutes ago.
+  const dead = await newOrder(sa, account.id, 'dead-validation.example.com');
+  await sa.claimChallenge(dead.authzId, dead.challenges[0]!.id, NOW - 600_000);
   step('the sweeper (every front end, every sweepInterval)');
   await sa.sweepProcessing(NOW - 300_000);
 }

@@ -88,8 +88,8 @@ export async function startCa(input: CaConfigInput = {}, options: StartOptions =
   const sweeper = new ProcessingSweeper(sa, clock, {
     timeoutMs: config.database.processingTimeout,
     intervalMs: config.database.sweepInterval,
-    onSwept: (result) => logger.warn(result, 'orders stuck in processing were swept'),
-    onError: (err) => logger.error({ err }, 'sweeping orders stuck in processing failed'),
+    onSwept: (result) => logger.warn(result, 'orders and challenges stuck in processing were swept'),
+    onError: (err) => logger.error({ err }, 'sweeping orders and challenges stuck in processing failed'),
   });
   sweeper.start();
   opened.push(() => sweeper.close());

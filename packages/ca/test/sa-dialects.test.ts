@@ -33,7 +33,7 @@ async function createOrder(sa: StorageAuthority, accountId: string, names: strin
 
 async function validateAll(sa: StorageAuthority, authzs: Awaited<ReturnType<typeof createOrder>>['authzs']) {
   for (const { authz, challenges } of authzs) {
-    assert.equal(await sa.claimChallenge(authz.id, challenges[0]!.id), true);
+    assert.equal(await sa.claimChallenge(authz.id, challenges[0]!.id, NOW), true);
     await sa.recordValidation(authz.id, challenges[0]!, { ok: true, records: [], at: NOW, validUntil: NOW + 30 * 86_400_000 });
   }
 }
@@ -85,7 +85,7 @@ for (const backend of BACKENDS) {
       await sa.createAccount(acct);
       const { authzs } = await createOrder(sa, acct.id, ['claim.example.com']);
       const [{ authz, challenges }] = authzs as [typeof authzs[0]];
-      const results = await Promise.all(Array.from({ length: 16 }, (_, i) => sa.claimChallenge(authz.id, challenges[i % 2]!.id)));
+      const results = await Promise.all(Array.from({ length: 16 }, (_, i) => sa.claimChallenge(authz.id, challenges[i % 2]!.id, NOW)));
       assert.equal(results.filter(Boolean).length, 1, JSON.stringify(results));
       const stored = await sa.getAuthorization(authz.id, NOW);
       assert.deepEqual(stored?.challenges.map((c) => c.status).sort(), ['pending', 'processing']);
@@ -93,10 +93,10 @@ for (const backend of BACKENDS) {
       const won = stored!.challenges.find((c) => c.status === 'processing')!;
       await Promise.all([
         sa.recordValidation(authz.id, won, { ok: true, records: [], at: NOW, validUntil: NOW + 1000 }),
-        ...challenges.map((c) => sa.claimChallenge(authz.id, c.id)),
+        ...challenges.map((c) => sa.claimChallenge(authz.id, c.id, NOW)),
       ]);
       assert.equal((await sa.getAuthorization(authz.id, NOW))?.status, 'valid');
-      assert.equal(await sa.claimChallenge(authz.id, won.id), false, 'a valid authorization is not claimed again');
+      assert.equal(await sa.claimChallenge(authz.id, won.id, NOW), false, 'a valid authorization is not claimed again');
     });
 
     test('an order is marked processing once; serials are unique; storing completes the order', async () => {
@@ -140,16 +140,41 @@ for (const backend of BACKENDS) {
       } as never).execute();
 
       const swept = await sa.sweepProcessing(NOW + 30_000);
-      assert.deepEqual(swept, { released: [stuck.order.id], completed: [stored.order.id] });
+      assert.deepEqual(swept, { released: [stuck.order.id], completed: [stored.order.id], interrupted: [] });
       assert.equal((await sa.getOrder(stuck.order.id, NOW))?.status, 'ready');
       assert.equal((await sa.getOrder(stored.order.id, NOW))?.certificateId, certId);
       assert.equal((await sa.getOrder(stored.order.id, NOW))?.status, 'valid');
       assert.equal((await sa.getOrder(fresh.order.id, NOW))?.status, 'processing', 'a finalize younger than the timeout is left alone');
-      assert.deepEqual(await sa.sweepProcessing(NOW + 30_000), { released: [], completed: [] });
+      assert.deepEqual(await sa.sweepProcessing(NOW + 30_000), { released: [], completed: [], interrupted: [] });
       // Released: it can be finalized again.
       assert.equal(await sa.beginProcessing(stuck.order.id, NOW + 40_000), true);
       assert.equal(await sa.releaseProcessing(stuck.order.id), true);
       assert.equal((await sa.getOrder(stuck.order.id, NOW))?.status, 'ready');
+    });
+
+    test('the sweeper fails a challenge whose validation never reported, and its authorization; a younger one is left alone', async () => {
+      const acct = account();
+      await sa.createAccount(acct);
+      const { order, authzs } = await createOrder(sa, acct.id, ['dead-validation.example.com', 'slow-validation.example.com']);
+      const [dead, slow] = authzs as [(typeof authzs)[0], (typeof authzs)[0]];
+      assert.equal(await sa.claimChallenge(dead.authz.id, dead.challenges[0]!.id, NOW), true);
+      assert.equal(await sa.claimChallenge(slow.authz.id, slow.challenges[0]!.id, NOW + 60_000), true);
+
+      const swept = await sa.sweepProcessing(NOW + 30_000);
+      assert.deepEqual(swept.interrupted, [dead.challenges[0]!.id]);
+      const failed = await sa.getAuthorization(dead.authz.id, NOW);
+      assert.equal(failed?.status, 'invalid');
+      const challenge = failed?.challenges.find((c) => c.id === dead.challenges[0]!.id);
+      assert.equal(challenge?.status, 'invalid');
+      assert.equal(challenge?.error?.type, 'urn:ietf:params:acme:error:serverInternal');
+      assert.equal((await sa.getOrder(order.id, NOW))?.status, 'invalid', 'the order fails with its authorization: the client orders again');
+      assert.equal((await sa.getAuthorization(slow.authz.id, NOW))?.challenges.find((c) => c.id === slow.challenges[0]!.id)?.status, 'processing');
+
+      // The validation reports after all: the failed challenge and authorization stay failed.
+      await sa.recordValidation(dead.authz.id, dead.challenges[0]!, { ok: true, records: [], at: NOW + 40_000, validUntil: NOW + 86_400_000 });
+      assert.equal((await sa.getAuthorization(dead.authz.id, NOW))?.status, 'invalid');
+      assert.equal((await sa.getAuthorization(dead.authz.id, NOW))?.challenges.find((c) => c.id === dead.challenges[0]!.id)?.status, 'invalid');
+      assert.deepEqual((await sa.sweepProcessing(NOW + 30_000)).interrupted, []);
     });
 
     // An embedded database has no connections to lose.

@@ -38,9 +38,9 @@ export const caConfigSchema = z.strictObject({
       readReplicaUrl: z.string().regex(/^(postgres(ql)?|mysql|mariadb):\/\/.+$/, 'expected postgres://… or mysql://…').optional(),
       /** Connections per pool on MariaDB/PostgreSQL. */
       poolSize: z.number().int().min(1).max(200).default(10),
-      /** An order processing longer than this belongs to a finalize that died; the sweeper completes or releases it. */
+      /** An order or challenge processing longer than this belongs to a finalize or validation that died: the sweeper completes or releases the order, fails the challenge. */
       processingTimeout: durationSchema.prefault('5m'),
-      /** How often the sweeper looks for such orders. */
+      /** How often the sweeper looks for such orders and challenges. */
       sweepInterval: durationSchema.prefault('30s'),
     })
     .prefault({}),

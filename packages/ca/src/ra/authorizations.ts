@@ -55,7 +55,7 @@ export class Authorizations {
     const challenge = authz.challenges.find((c) => c.id === challengeId);
     if (!challenge) throw new AcmeProblem('malformed', 'no such challenge', { status: 404 });
     if (challenge.status !== 'pending' || authz.status !== 'pending') return authz; // RFC 8555 §7.5.1: idempotent
-    if (!(await this.ctx.sa.claimChallenge(authz.id, challenge.id))) return this.get(account, authzId);
+    if (!(await this.ctx.sa.claimChallenge(authz.id, challenge.id, this.ctx.clock.now()))) return this.get(account, authzId);
     const validation = this.validate(account, accountUri, authz, challenge);
     this.inFlight.add(validation);
     void validation.finally(() => this.inFlight.delete(validation));

@@ -32,7 +32,7 @@ function json<T>(text: string | null): T | undefined {
 }
 
 type AuthzRow = Database['authorizations'];
-type ChallengeRow = Database['challenges'];
+type ChallengeRow = Omit<Database['challenges'], 'processing_since'>;
 
 /** What finalize needs of each authorization of an order. */
 export interface FinalizeAuthorization {
@@ -59,12 +59,14 @@ export interface OpenOptions {
   onConnectionError?: (err: Error) => void;
 }
 
-/** What the sweeper did with orders left in processing. */
+/** What the sweeper did with orders and challenges left in processing. */
 export interface SweepResult {
   /** Back to ready: no certificate was stored (the serial may be burned); the client can finalize again. */
   released: string[];
   /** Completed: the certificate had been stored. */
   completed: string[];
+  /** Challenges whose validation never reported: failed, with their authorizations (the client orders again). */
+  interrupted: string[];
 }
 
 export interface NewAuthorization {
@@ -151,7 +153,7 @@ export class StorageAuthority {
     this.claimPendingChallenge = prepared(db, (d, arg) =>
       d
         .updateTable('challenges')
-        .set({ status: 'processing' })
+        .set({ status: 'processing', processing_since: arg(2) })
         .where('id', '=', arg(0))
         .where('authz_id', '=', arg(1))
         .where('status', '=', 'pending')
@@ -167,7 +169,8 @@ export class StorageAuthority {
         ),
     );
     this.updateChallengeOutcome = prepared(db, (d, arg) =>
-      d.updateTable('challenges').set({ status: arg(1), validated_at: arg(2), error: arg(3), validation_records: arg(4) }).where('id', '=', arg(0)),
+      // Only a challenge still processing: a validation that reports after the sweeper failed it changes nothing.
+      d.updateTable('challenges').set({ status: arg(1), validated_at: arg(2), error: arg(3), validation_records: arg(4), processing_since: null }).where('id', '=', arg(0)).where('status', '=', 'processing'),
     );
     this.updateAuthzOutcome = prepared(db, (d, arg) =>
       d.updateTable('authorizations').set({ status: arg(1) }).where('id', '=', arg(0)).where('status', '=', 'pending'),
@@ -519,9 +522,9 @@ export class StorageAuthority {
    * Moves a pending challenge of a pending authorization to processing. Returns false when someone else got there
    * first (or the authorization is no longer pending), so a validation is started at most once.
    */
-  async claimChallenge(authzId: string, challengeId: string): Promise<boolean> {
+  async claimChallenge(authzId: string, challengeId: string, at: number): Promise<boolean> {
     if (this.dialect === 'sqlite') {
-      const result = await this.claimPendingChallenge(this.db, challengeId, authzId);
+      const result = await this.claimPendingChallenge(this.db, challengeId, authzId, at);
       return Number(result.numAffectedRows) === 1;
     }
     // MariaDB and PostgreSQL run statements concurrently: under READ COMMITTED (PostgreSQL's default) the one-statement
@@ -537,7 +540,7 @@ export class StorageAuthority {
       const challenges = await trx.selectFrom('challenges').select(['id', 'status']).where('authz_id', '=', authzId).forUpdate().execute();
       if (challenges.some((c) => c.status === 'processing')) return false;
       if (challenges.find((c) => c.id === challengeId)?.status !== 'pending') return false;
-      await trx.updateTable('challenges').set({ status: 'processing' }).where('id', '=', challengeId).execute();
+      await trx.updateTable('challenges').set({ status: 'processing', processing_since: at }).where('id', '=', challengeId).execute();
       return true;
     });
   }
@@ -632,6 +635,7 @@ export class StorageAuthority {
    * processing_since, which is NULL for every order not in processing).
    */
   async sweepProcessing(cutoff: number, limit = 100): Promise<SweepResult> {
+    const result: SweepResult = { released: [], completed: [], interrupted: await this.sweepChallenges(cutoff, limit) };
     const stuck = await this.db
       .selectFrom('orders')
       .select(['id', 'processing_since'])
@@ -639,7 +643,6 @@ export class StorageAuthority {
       .orderBy('processing_since')
       .limit(limit)
       .execute();
-    const result: SweepResult = { released: [], completed: [] };
     for (const { id, processing_since: since } of stuck) {
       const certificate = await this.db.selectFrom('certificates').select('id').where('order_id', '=', id).executeTakeFirst();
       const done = await this.db
@@ -652,6 +655,48 @@ export class StorageAuthority {
       if (Number(done.numUpdatedRows) === 1) (certificate ? result.completed : result.released).push(id);
     }
     return result;
+  }
+
+  /**
+   * Challenges claimed before `cutoff` whose validation never reported (its front end died): each fails with a
+   * serverInternal error, and its authorization with it, as a validation error would. Conditional on the claim time
+   * read, so a validation that reports meanwhile, or another sweeper, wins.
+   */
+  private async sweepChallenges(cutoff: number, limit: number): Promise<string[]> {
+    const stuck = await this.db
+      .selectFrom('challenges')
+      .select(['id', 'authz_id', 'processing_since'])
+      .where('processing_since', '<', cutoff)
+      .orderBy('processing_since')
+      .limit(limit)
+      .execute();
+    const error = JSON.stringify({
+      type: 'urn:ietf:params:acme:error:serverInternal',
+      detail: 'the validation was interrupted (the server running it stopped); create a new order to try again',
+      status: 500,
+    });
+    const interrupted: string[] = [];
+    const lostRace = new Error('the challenge moved on');
+    for (const { id, authz_id: authzId, processing_since: since } of stuck) {
+      try {
+        await this.db.transaction().execute(async (trx) => {
+          // The authorization first, as claims and outcomes lock them (see claimChallenge); undone if the challenge
+          // is no longer the one read.
+          await this.updateAuthzOutcome(trx, authzId, 'invalid');
+          const done = await trx
+            .updateTable('challenges')
+            .set({ status: 'invalid', error, processing_since: null })
+            .where('id', '=', id)
+            .where('processing_since', '=', since!)
+            .executeTakeFirst();
+          if (Number(done.numUpdatedRows) !== 1) throw lostRace;
+        });
+        interrupted.push(id);
+      } catch (err) {
+        if (err !== lostRace) throw err;
+      }
+    }
+    return interrupted;
   }
 
   // ---- serials and certificates ----

@@ -239,4 +239,13 @@ export const migrations: Record<string, Migration> = {
       await db.schema.createIndex('certificates_issuer_revoked_idx').on('certificates').columns(['issuer_name', 'revoked_at']).execute();
     },
   },
+  '0050_challenge_sweep': {
+    // When a challenge was claimed for validation, so that the sweeper can find validations whose front end died;
+    // challenges already stuck get 0, the oldest time there is.
+    async up(db: Kysely<any>) {
+      await db.schema.alterTable('challenges').addColumn('processing_since', 'bigint').execute();
+      await db.updateTable('challenges').set({ processing_since: 0 }).where('status', '=', 'processing').execute();
+      await db.schema.createIndex('challenges_processing_since_idx').on('challenges').column('processing_since').execute();
+    },
+  },
 };

@@ -58,6 +58,8 @@ export interface ChallengesTable {
   validated_at: number | null;
   error: string | null;
   validation_records: string | null;
+  /** When the challenge was claimed for validation (NULL unless processing): the sweeper's clue to a dead validation. */
+  processing_since: number | null;
 }
 
 export interface CertificatesTable {

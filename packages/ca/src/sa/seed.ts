@@ -127,6 +127,7 @@ export async function seedCertificates(db: Kysely<Database>, options: SeedOption
         status: 'valid',
         validated_at: issuedAt,
         error: null,
+        processing_since: null,
         validation_records: JSON.stringify([{ url: `http://${name}/.well-known/acme-challenge/${k.token}`, hostname: name, port: '80', addressesResolved: ['192.0.2.1'], addressUsed: '192.0.2.1' }]),
       });
       rows.serials.push({ serial: k.serial, account_id: owner, created_at: issuedAt, expires: issuedAt + 90 * DAY });
