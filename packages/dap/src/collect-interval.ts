@@ -84,7 +84,7 @@ export function chooseCollectInterval(r: CollectIntervalRequest): CollectInterva
   const note = `collecting ${formatTime(start)} to ${formatTime(end)} (${n} interval${n === 1 ? '' : 's'} of ${p} s${continuing ? ', from where the last collection ended' : ''}); the current interval fills until ${formatTime(filling + p)}`;
   const warning =
     end > filling
-      ? `warning: the interval reaches past ${formatTime(filling)} into one that has not ended; once collected, reports uploaded later for it can never be collected (batch_collected)`
+      ? `warning: the interval reaches past ${formatTime(filling)} into one that has not ended; the leader holds the collection until ${formatTime(end)} (plus the task's collection grace)`
       : undefined;
   return { start, duration: end - start, note, warning };
 }

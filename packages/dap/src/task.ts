@@ -41,7 +41,7 @@ export interface TaskDefinition {
   reportExpiryAge?: number;
   /**
    * Leader, time-interval: a collection is held until every interval of its batch has ended plus this many seconds,
-   * so reports uploaded up to then are counted. Unset: the aggregator's tunables.collectionGraceSeconds, if any.
+   * so reports uploaded up to then are counted. Unset: the aggregator's tunables.collectionGraceSeconds, else 0.
    */
   collectionGraceSeconds?: number;
   /** DAP-09 max_batch_query_count: how many collection jobs may query one batch (unset = 1). */

@@ -108,17 +108,65 @@ test('PostgreSQL, dap-18: uploads keep arriving while collections are held; ever
   }
 });
 
-test('an interval without grace configured is collected at once (no hold), as before', async () => {
-  const pair = await startPair();
-  try {
-    const t = await provision(pair, { version: 'dap-09', vdaf: { type: 'Prio3Count' }, minBatchSize: 2, timePrecision: 300 });
-    await new DapClient(t.client).upload([1, 1, 0]);
-    const r = await new DapCollector(t.collector).collect({ interval: currentInterval(300) }, { timeoutMs: 20_000, pollMs: 50 });
-    assert.equal(r.reportCount, 3);
-  } finally {
-    await pair.close();
+/** Waits until the leader has no report waiting for a job and no job running. */
+async function drained(leader: RunningAggregator, taskId: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const s = await leader.ctx.store.stats(taskId);
+    if (!s.reports[0] && !s.jobs.active) return;
+    await sleep(20);
   }
-});
+  throw new Error('aggregation did not finish');
+}
+
+for (const version of ['dap-09', 'dap-18'] as DapVersion[]) {
+  test(`${version}, no grace configured: a collection asked for while its interval fills is held until the interval ends, then has every report`, async () => {
+    const p = 60;
+    const real = Math.floor(Date.now() / 1000);
+    const t0 = real - (real % p) + p;
+    let now = t0 + 5;
+    const pair = await pairWithClock(() => now, SQLITE);
+    try {
+      const t = await newTask({ version, leaderUrl: pair.leader.url, helperUrl: pair.helper.url, vdaf: { type: 'Prio3Count' }, minBatchSize: 2, timePrecision: p });
+      assert.equal(t.leader.collectionGraceSeconds, undefined);
+      assert.equal(pair.leader.ctx.tunables.collectionGraceSeconds, undefined);
+      await pair.leader.ctx.putTask(t.leader);
+      await pair.helper.ctx.putTask(t.helper);
+      const client = new DapClient(t.client);
+      const collector = new DapCollector(t.collector);
+      assert.equal((await client.upload([1, 1, 0], { time: now })).uploaded, 3);
+      const job = await collector.start({ interval: { start: t0, duration: p } });
+      // Everything uploaded is aggregated (enough for min_batch_size), so only the hold keeps the job processing,
+      // for longer than the collection driver takes to pick it up again (200 ms).
+      const stillHeld = async () => {
+        await drained(pair.leader, t.client.taskId);
+        for (let i = 0; i < 8; i++) {
+          assert.equal(await collector.poll(job), undefined, `held at ${now - t0} s into the interval`);
+          await sleep(100);
+        }
+      };
+      await stillHeld();
+      // Reports keep arriving until the interval's last second, and count.
+      now = t0 + p - 1;
+      assert.equal((await client.upload([1, 1], { time: now })).uploaded, 2);
+      await stillHeld();
+      now = t0 + p;
+      let r;
+      for (let i = 0; i < 200 && !r; i++) {
+        r = await collector.poll(job);
+        if (!r) await sleep(50);
+      }
+      assert.ok(r, 'the collection finished once its interval ended');
+      assert.equal(r.reportCount, 5);
+      assert.equal(r.aggregate, 4);
+      // Collecting closed the batch: a report for it that comes now is refused.
+      const late = await client.upload([1], { time: t0 + p - 1 });
+      assert.equal(late.uploaded, 0);
+      assert.deepEqual(late.rejected.map((x) => x.error), [version === 'dap-09' ? 'reportRejected' : 'batch_collected']);
+    } finally {
+      await pair.close();
+    }
+  });
+}
 
 for (const version of ['dap-09', 'dap-18'] as DapVersion[]) {
   test(`${version} leader-selected: a batch is sealed at min_batch_size, re-filled when reports fail, and each collection gets the next batch`, async () => {

@@ -15,9 +15,13 @@ test('startDapDemo brings up a leader, a helper and a task that our client and c
   try {
     assert.match(demo.printInstructions(), /dap upload --params .*demo-client\.json/);
     assert.match(demo.printInstructions(), /dap collect --params .*demo-collector\.json/);
+    // Into the last minute that has ended (the demo task's precision): the leader holds a collection until its
+    // interval ends.
+    const now = Math.floor(Date.now() / 1000);
+    const interval = { start: now - (now % 60) - 60, duration: 60 };
     // Asynchronous spawn: the servers run in this process and must keep answering.
     const up = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const c = spawn(process.execPath, [cobble, 'dap', 'upload', '--params', demo.clientParamsFile, ...Array.from({ length: 12 }, (_, i) => String(i % 2))]);
+      const c = spawn(process.execPath, [cobble, 'dap', 'upload', '--params', demo.clientParamsFile, '--time', String(interval.start), ...Array.from({ length: 12 }, (_, i) => String(i % 2))]);
       let stdout = '';
       let stderr = '';
       c.stdout.on('data', (d) => (stdout += d));
@@ -28,8 +32,7 @@ test('startDapDemo brings up a leader, a helper and a task that our client and c
     assert.match(up.stdout, /uploaded 12 report/);
     const { readFileSync } = await import('node:fs');
     const collector = new DapCollector(JSON.parse(readFileSync(demo.collectorParamsFile, 'utf8')));
-    const now = Math.floor(Date.now() / 1000);
-    const r = await collector.collect({ interval: { start: now - (now % 60) - 60, duration: 180 } }, { timeoutMs: 20000 });
+    const r = await collector.collect({ interval }, { timeoutMs: 20000 });
     assert.equal(r.reportCount, 12);
     assert.equal(r.aggregate, 6);
     void DapClient;

@@ -110,7 +110,10 @@ test('PostgreSQL: report writer, job creator, aggregation and collection drivers
     const values = Array.from({ length: 1500 }, (_, i) => (i * 11) % 32);
     const expected = Array.from({ length: 32 }, (_, b) => values.filter((v) => v === b).length);
     const client = new DapClient(params);
-    const reports = await Promise.all(values.map((v) => client.prepareReport(v)));
+    // Reports of the last interval that has ended: the leader holds a collection until its interval ends.
+    const now = Math.floor(Date.now() / 1000);
+    const interval = { start: now - (now % 600) - 600, duration: 600 };
+    const reports = await Promise.all(values.map((v) => client.prepareReport(v, interval.start)));
     const up = client.uploadReports(reports, { concurrency: 4, batchSize: 25 }).then((v) => v, () => undefined);
     assert.ok(await until(async () => (await count('select count(*) n from client_reports')) >= 300, 90_000, 5), 'uploads arrived');
     await kill9(procs.writer);
@@ -133,7 +136,7 @@ test('PostgreSQL: report writer, job creator, aggregation and collection drivers
     procs.creator = await start('job-creator', leaderYaml);
 
     // 3. The collection starts now, while nothing is aggregated yet: its driver keeps taking and releasing it.
-    const collection = new DapCollector(collectorParams).collect({ interval: { start: reports[0].metadata.time - (reports[0].metadata.time % 600) - 600, duration: 1800 } }, { timeoutMs: 400_000, pollMs: 200 });
+    const collection = new DapCollector(collectorParams).collect({ interval }, { timeoutMs: 400_000, pollMs: 200 });
     collection.catch(() => undefined);
     const leasedBy = (table: string, c: ChildProcess | undefined) => async () =>
       (await count(`select count(*) n from ${table} where lease_token like '${pidOf(c)}-%' and lease_expiry > ${Date.now()}`)) > 0;

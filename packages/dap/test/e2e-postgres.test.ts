@@ -18,11 +18,12 @@ test('PostgreSQL: two leader processes share one database; their drivers split t
     return;
   }
   const { startAggregator, DapStore, DapClient, DapCollector } = await import('../src/index.js');
-  const { FAST, currentInterval, provision } = await import('./harness.js');
+  const { FAST, aheadClock, currentInterval, provision } = await import('./harness.js');
   const tunables = { ...FAST, maxJobSize: 5, drivers: 3 };
-  const helper = await startAggregator({ role: 'helper', store: { postgres: d.urls[1] }, tunables, keyCheckIntervalMs: 0 });
-  const leaderA = await startAggregator({ role: 'leader', store: { postgres: d.urls[0] }, tunables, keyCheckIntervalMs: 0 });
-  const leaderB = await startAggregator({ role: 'leader', store: { postgres: d.urls[0] }, tunables, keyCheckIntervalMs: 0 });
+  // The harness clock: the current interval, which the test collects, has ended for the aggregators.
+  const helper = await startAggregator({ role: 'helper', store: { postgres: d.urls[1] }, tunables, keyCheckIntervalMs: 0, clock: aheadClock });
+  const leaderA = await startAggregator({ role: 'leader', store: { postgres: d.urls[0] }, tunables, keyCheckIntervalMs: 0, clock: aheadClock });
+  const leaderB = await startAggregator({ role: 'leader', store: { postgres: d.urls[0] }, tunables, keyCheckIntervalMs: 0, clock: aheadClock });
   try {
     const task = await provision({ leader: leaderA, helper, close: async () => {} }, { version: 'dap-18', vdaf: { type: 'Prio3Count' }, minBatchSize: 60, timePrecision: 600 });
     // Count what each instance's drivers finish by wrapping their drive function.
@@ -47,6 +48,31 @@ test('PostgreSQL: two leader processes share one database; their drivers split t
     await leaderA.close();
     await leaderB.close();
     await helper.close();
+    await d.drop();
+  }
+});
+
+test('PostgreSQL: an idle connection the server ends does not take the aggregator down; the next query reconnects', async (t) => {
+  const d = await createDatabases(['idle']);
+  if (!d) {
+    t.skip('PostgreSQL unavailable');
+    return;
+  }
+  const { DapStore } = await import('../src/index.js');
+  const pg = (await import('pg')).default;
+  const store = await DapStore.open({ postgres: d.urls[0] });
+  const admin = new pg.Client({ connectionString: d.urls[0] });
+  try {
+    await store.listTasks();
+    await admin.connect();
+    const ended = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    assert.ok(ended.rowCount! > 0, 'the store had a connection to end');
+    // The error reaches the pool's idle client asynchronously; an unheard one would fail this test as uncaught.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(await store.listTasks(), []);
+  } finally {
+    await admin.end();
+    await store.close();
     await d.drop();
   }
 });

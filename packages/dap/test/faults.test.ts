@@ -9,7 +9,7 @@ import { DapClient, DapCollector, DapStore, startAggregator, type ClientParams }
 import { sealWeb } from '../src/hpke/index.js';
 import { paramsCodec, paramsVdaf, paramsWireContext } from '../src/params.js';
 import type { Report } from '../src/messages/index.js';
-import { FAST, currentInterval, provision, startPair } from './harness.js';
+import { FAST, aheadClock, currentInterval, provision, startPair } from './harness.js';
 
 /** A report whose leader input share is altered after sharding (so its proof cannot verify), or whose helper share is sealed with the wrong AAD. */
 async function badReport(client: DapClient, p: ClientParams, kind: 'proof' | 'hpke'): Promise<Report> {
@@ -77,7 +77,8 @@ test('dap-18: a replayed report is refused with report_replayed, within one bulk
 test('upload time checks: too early, expired task, too late, unknown HPKE config (problem types with taskid)', async () => {
   const pair = await startPair();
   try {
-    const now = Math.floor(Date.now() / 1000);
+    // Report times relative to the aggregators' clock (the harness runs it ahead of real time), given explicitly.
+    const now = aheadClock();
     const t09 = await provision(pair, { version: 'dap-09', vdaf: { type: 'Prio3Count' }, minBatchSize: 1, timePrecision: 60, reportExpiryAge: 3600 });
     const c09 = new DapClient(t09.client);
     const put = async (r: Report) => {
@@ -91,7 +92,7 @@ test('upload time checks: too early, expired task, too late, unknown HPKE config
     assert.equal(early.problem.taskid, t09.client.taskId);
     const late = await put(await c09.prepareReport(1, now - 7200));
     assert.equal(late.problem.type, 'urn:ietf:params:ppm:dap:error:reportRejected');
-    const stale = await c09.prepareReport(1);
+    const stale = await c09.prepareReport(1, now);
     stale.leaderShare.configId = (stale.leaderShare.configId + 1) % 256;
     const outdated = await put(stale);
     assert.equal(outdated.problem.type, 'urn:ietf:params:ppm:dap:error:outdatedConfig');
@@ -99,11 +100,11 @@ test('upload time checks: too early, expired task, too late, unknown HPKE config
 
     const expired09 = await provision(pair, { version: 'dap-09', vdaf: { type: 'Prio3Count' }, minBatchSize: 1, timePrecision: 60, taskEnd: now - 60 });
     const ce = new DapClient(expired09.client);
-    await assert.rejects(ce.uploadReports([await ce.prepareReport(1)]).then((s) => (s.rejected.length ? Promise.reject(new Error(String(s.rejected[0].error))) : s)), /reportRejected/);
+    await assert.rejects(ce.uploadReports([await ce.prepareReport(1, now)]).then((s) => (s.rejected.length ? Promise.reject(new Error(String(s.rejected[0].error))) : s)), /reportRejected/);
 
     const t18 = await provision(pair, { version: 'dap-18', vdaf: { type: 'Prio3Count' }, minBatchSize: 1, timePrecision: 60, taskStart: 0, taskEnd: now - (now % 60) - 60 });
     const c18 = new DapClient(t18.client);
-    const s18 = await c18.uploadReports([await c18.prepareReport(1), await c18.prepareReport(1, now + 7200)]);
+    const s18 = await c18.uploadReports([await c18.prepareReport(1, now), await c18.prepareReport(1, now + 7200)]);
     assert.deepEqual(s18.rejected.map((r) => r.error), ['task_expired', 'report_too_early']);
     const unknown = await fetch(`${pair.leader.url}tasks/${'A'.repeat(43)}/reports`, { method: 'POST', headers: { 'content-type': 'application/ppm-dap;message=upload-req' }, body: new Uint8Array(1) });
     assert.equal(unknown.status, 404);
@@ -142,9 +143,10 @@ for (const version of ['dap-09', 'dap-18'] as const) {
 test('with the helper down, aggregation jobs are retried and finish once it is back', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cobble-dap-helper-'));
   const helperFile = join(dir, 'helper.sqlite');
-  let helper = await startAggregator({ role: 'helper', store: { sqlite: helperFile }, tunables: FAST, keyCheckIntervalMs: 0 });
+  // The harness clock: the current interval, which the test collects, has ended for the aggregators.
+  let helper = await startAggregator({ role: 'helper', store: { sqlite: helperFile }, tunables: FAST, keyCheckIntervalMs: 0, clock: aheadClock });
   const port = helper.port;
-  const leader = await startAggregator({ role: 'leader', store: { sqlite: ':memory:' }, tunables: { ...FAST, retryBaseMs: 100, retryMaxMs: 400 }, keyCheckIntervalMs: 0 });
+  const leader = await startAggregator({ role: 'leader', store: { sqlite: ':memory:' }, tunables: { ...FAST, retryBaseMs: 100, retryMaxMs: 400 }, keyCheckIntervalMs: 0, clock: aheadClock });
   try {
     const t = await provision({ leader, helper, close: async () => {} }, { version: 'dap-09', vdaf: { type: 'Prio3Histogram', length: 4, chunkLength: 2 }, minBatchSize: 6, timePrecision: 300 });
     const client = new DapClient(t.client);
@@ -160,7 +162,7 @@ test('with the helper down, aggregation jobs are retried and finish once it is b
     }
     assert.ok(job && job.lease_attempts >= 2 && job.state === 'active', `the job should be retrying, got ${JSON.stringify(job && { state: job.state, attempts: job.lease_attempts })}`);
     assert.match(job.last_error ?? '', /fetch failed|ECONNREFUSED/);
-    helper = await startAggregator({ role: 'helper', store: { sqlite: helperFile }, port, tunables: FAST, keyCheckIntervalMs: 0 });
+    helper = await startAggregator({ role: 'helper', store: { sqlite: helperFile }, port, tunables: FAST, keyCheckIntervalMs: 0, clock: aheadClock });
     const r = await new DapCollector(t.collector).collect({ interval: currentInterval(300) }, { timeoutMs: 30000 });
     assert.equal(r.reportCount, 6);
     assert.deepEqual(r.aggregate, [1, 2, 0, 3]);

@@ -1,9 +1,12 @@
 // Garbage collection under a steady stream: with a short report_expiry_age and a moving clock, uploads and
 // collections keep going while the GC driver deletes expired rows in bounded rounds; the row counts of every table
-// stay bounded and every collected aggregate is exact. On SQLite and on PostgreSQL (127.0.0.1:5432).
+// stay bounded and every collected aggregate is exact. Time-interval and leader-selected tasks, on SQLite and on
+// PostgreSQL (127.0.0.1:5432).
 import { test } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { DapClient, DapCollector, DapStore, GcStore, newTask, startAggregator, type RunningAggregator, type StoreOptions } from '../src/index.js';
+import { DapClient, DapCollector, DapStore, GcStore, newTask, startAggregator, type DapVersion, type RunningAggregator, type StoreOptions } from '../src/index.js';
+import { ConcurrentAssignment } from '../src/store/index.js';
 import { FAST } from './harness.js';
 import { createDatabases } from './support/postgres.js';
 
@@ -87,6 +90,114 @@ async function steadyStream(stores: { leader: StoreOptions; helper: StoreOptions
   }
 }
 
+/**
+ * Leader-selected batches under the same kind of stream: each round fills one batch (min_batch_size reports) and
+ * collects it. Batches carry no interval, so their outstanding-batch rows and collected marks must expire by other
+ * means than the time-interval buckets do. Batches that are never collected must expire too.
+ */
+async function leaderSelectedStream(version: DapVersion, stores: { leader: StoreOptions; helper: StoreOptions }): Promise<void> {
+  const p = 60;
+  const expiry = 300;
+  const perBatch = 20;
+  const rounds = 24;
+  const tables = [...TABLES, 'outstanding_batches'];
+  const real = Math.floor(Date.now() / 1000);
+  const t0 = real - (real % p) + p;
+  let now = t0;
+  const clock = () => now;
+  // GC passes run where the test puts them (below), not on a timer.
+  const tunables = { ...FAST, gcIntervalMs: 0, gcBatchLimit: 200 };
+  const aggs: RunningAggregator[] = [];
+  try {
+    aggs.push(await startAggregator({ role: 'helper', store: await DapStore.open(stores.helper), tunables, keyCheckIntervalMs: 0, clock }));
+    aggs.push(await startAggregator({ role: 'leader', store: await DapStore.open(stores.leader), tunables, keyCheckIntervalMs: 0, clock }));
+    const [helper, leader] = aggs;
+    const t = await newTask({
+      version, leaderUrl: leader.url, helperUrl: helper.url, vdaf: { type: 'Prio3Count' }, batchMode: 'leader-selected', minBatchSize: perBatch,
+      timePrecision: p, reportExpiryAge: expiry,
+    });
+    await leader.ctx.putTask(t.leader);
+    await helper.ctx.putTask(t.helper);
+    const client = new DapClient(t.client);
+    // A GC pass on each aggregator before every poll of a collection job, so passes also run while the leader
+    // has finished a job the collector has not fetched yet (DAP-18 reuses one job ID for every "next batch").
+    const collector = new DapCollector(t.collector, {
+      fetch: async (input, init) => {
+        if (String(input).includes('/collection_jobs/') && (init?.method === 'GET' || init?.method === 'POST')) await Promise.all([leader.gc.runOnce(), helper.gc.runOnce()]);
+        return fetch(input, init);
+      },
+    });
+    const counts = async () => {
+      const out: Record<string, number> = {};
+      for (const agg of aggs) {
+        for (const [table, n] of Object.entries(await new GcStore(agg.ctx.store.db).rowCounts(t.client.taskId))) out[table] = (out[table] ?? 0) + n;
+      }
+      return out;
+    };
+    const aggregated = async () => {
+      for (let i = 0; i < 500; i++) {
+        const s = await leader.ctx.store.stats(t.client.taskId);
+        if (!s.reports[0] && !s.jobs.active) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('aggregation did not finish');
+    };
+    const batches = new Set<string>();
+    const peak: Record<string, number> = {};
+    for (let k = 0; k < rounds; k++) {
+      now = t0 + k * p + 1;
+      const values = Array.from({ length: perBatch }, (_, i) => (i + k) % 3 === 0 ? 0 : 1);
+      assert.equal((await client.upload(values, { time: now })).uploaded, perBatch);
+      now += 30;
+      // The round's reports fill exactly one batch: the collection gets that batch, and only it.
+      const r = await collector.collect({}, { timeoutMs: 30_000, pollMs: 20 });
+      assert.equal(r.reportCount, perBatch, `batch ${k}: every report`);
+      assert.equal(r.aggregate, values.reduce((a: number, v) => a + v, 0), `batch ${k}: exact aggregate`);
+      // DAP-09 names the batch it collected (DAP-18's collection does not).
+      if (version === 'dap-09') {
+        assert.ok(r.batchId && !batches.has(r.batchId), `batch ${k}: a new batch`);
+        batches.add(r.batchId);
+      }
+      await leader.gc.runOnce();
+      await helper.gc.runOnce();
+      const c = await counts();
+      if (k >= expiry / p + 2) for (const table of tables) peak[table] = Math.max(peak[table] ?? 0, c[table]);
+    }
+    const window = expiry / p + 2;
+    for (const table of tables) {
+      const bound = table.endsWith('reports') ? perBatch * window : 8 * window * 2;
+      assert.ok(peak[table] <= bound, `${table}: at most ${peak[table]} rows stored at once (bound ${bound}; ${rounds * perBatch} reports streamed)`);
+    }
+    assert.ok(peak.client_reports > 0 && peak.helper_reports > 0 && peak.outstanding_batches > 0, 'the unexpired window is kept');
+
+    // Batches nobody collects: two filled, one still filling. Live, they are kept.
+    now += p;
+    assert.equal((await client.upload(Array.from({ length: 2 * perBatch + 5 }, () => 1), { time: now })).uploaded, 2 * perBatch + 5);
+    await aggregated();
+    await leader.gc.runOnce();
+    const open = await leader.ctx.store.db.selectFrom('outstanding_batches').select('state').where('task_id', '=', t.client.taskId).where('state', '!=', 'collecting').execute();
+    assert.deepEqual(open.map((b) => b.state).sort(), ['filled', 'filled', 'filling'], 'uncollected batches are kept while their reports are live');
+
+    // Everything expires, the uncollected batches too: bounded passes drain every table.
+    now += expiry * 10;
+    for (const agg of aggs) {
+      agg.ctx.tunables.gcBatchLimit = 30;
+      agg.ctx.tunables.gcMaxRounds = 1;
+    }
+    for (let pass = 0; pass < 50; pass++) {
+      const [a, b] = await Promise.all([leader.gc.runOnce(), helper.gc.runOnce()]);
+      if (Object.values(a).every((v) => v === 0) && Object.values(b).every((v) => v === 0)) break;
+    }
+    const left = await counts();
+    for (const table of tables) assert.equal(left[table], 0, `${table} drained`);
+  } finally {
+    for (const agg of aggs.reverse()) {
+      await agg.close();
+      await agg.ctx.store.close();
+    }
+  }
+}
+
 test('GC on SQLite: storage stays bounded under a steady stream of uploads and collections; aggregates exact', async () => {
   await steadyStream({ leader: { sqlite: ':memory:' }, helper: { sqlite: ':memory:' } });
 });
@@ -99,6 +210,54 @@ test('GC on PostgreSQL: storage stays bounded under a steady stream of uploads a
   }
   try {
     await steadyStream({ leader: { postgres: d.urls[0] }, helper: { postgres: d.urls[1] } });
+  } finally {
+    await d.drop();
+  }
+});
+
+test('GC drops an uncollected leader-selected batch once no aggregation job refers to it, never one being collected; a job creator that read it before rolls back', async () => {
+  const store = await DapStore.open({ sqlite: ':memory:' });
+  try {
+    const gc = new GcStore(store.db);
+    const taskId = 'T';
+    const [filling, collecting] = [randomBytes(32), randomBytes(32)];
+    const job = (batchId: Buffer, maxTime: number) => store.transaction((trx) => store.insertAggregationJob(trx, {
+      task_id: taskId, job_id: randomBytes(16), state: 'finished', batch_id: batchId, min_time: maxTime, max_time: maxTime, report_count: 1, lease_expiry: 0, created_at: 0, updated_at: 0,
+    }));
+    await store.transaction((trx) => store.putOutstandingBatch(trx, taskId, filling, 3, 'filling', 0, null));
+    await store.transaction((trx) => store.putOutstandingBatch(trx, taskId, collecting, 3, 'filled', 0, null));
+    assert.ok(await store.transaction((trx) => store.claimBatchForCollection(trx, taskId)));
+    await job(filling, 500);
+    await job(filling, 2000);
+    await job(collecting, 500);
+    const batches = async () => (await store.db.selectFrom('outstanding_batches').select('state').execute()).map((b) => b.state).sort();
+    const first = await gc.round({ taskId, cutoff: 1000, timePrecision: 60 }, 100);
+    assert.equal(first.aggregationJobs, 2);
+    assert.deepEqual(await batches(), ['collecting', 'filling'], 'a job with live reports still refers to the filling batch');
+    const second = await gc.round({ taskId, cutoff: 3000, timePrecision: 60 }, 100);
+    assert.equal(second.outstandingBatches, 1);
+    assert.deepEqual(await batches(), ['collecting'], 'the collection decides about the batch it holds');
+    // A job creator that read the filling batch (3 assigned) before GC dropped it does not assign reports to it.
+    await assert.rejects(store.transaction((trx) => store.putOutstandingBatch(trx, taskId, filling, 5, 'filling', 0, 3)), ConcurrentAssignment);
+  } finally {
+    await store.close();
+  }
+});
+
+for (const version of ['dap-09', 'dap-18'] as DapVersion[]) {
+  test(`GC on SQLite, ${version} leader-selected: storage stays bounded under a stream of batches and collections; uncollected batches expire; aggregates exact`, async () => {
+    await leaderSelectedStream(version, { leader: { sqlite: ':memory:' }, helper: { sqlite: ':memory:' } });
+  });
+}
+
+test('GC on PostgreSQL, dap-18 leader-selected: storage stays bounded under a stream of batches and collections; uncollected batches expire; aggregates exact', async (t) => {
+  const d = await createDatabases(['gcls_leader', 'gcls_helper']);
+  if (!d) {
+    t.skip('PostgreSQL unavailable');
+    return;
+  }
+  try {
+    await leaderSelectedStream('dap-18', { leader: { postgres: d.urls[0] }, helper: { postgres: d.urls[1] } });
   } finally {
     await d.drop();
   }

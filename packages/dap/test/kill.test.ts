@@ -50,7 +50,10 @@ async function scenario(victim: 'leader' | 'helper', version: 'dap-09' | 'dap-18
     const values = Array.from({ length: 600 }, (_, i) => (i * 7) % 16);
     const expected = Array.from({ length: 16 }, (_, b) => values.filter((v) => v === b).length);
     const client = new DapClient(params);
-    const reports = await Promise.all(values.map((v) => client.prepareReport(v)));
+    // Reports of the last interval that has ended: the leader holds a collection until its interval ends.
+    const now = Math.floor(Date.now() / 1000);
+    const start = now - (now % 300) - 300;
+    const reports = await Promise.all(values.map((v) => client.prepareReport(v, start)));
     const db = new BetterSqlite3(join(dir, 'leader.sqlite'), { readonly: true, fileMustExist: true });
     // Settled at once so a failure while the leader is dead is not an unhandled rejection.
     const up = client.uploadReports(reports, { concurrency: 8, batchSize: 50 }).then((v) => v, () => undefined);
@@ -78,10 +81,8 @@ async function scenario(victim: 'leader' | 'helper', version: 'dap-09' | 'dap-18
       }
     }
     const collectorFile = readdirSync(dir).find((f) => f.endsWith('.collector.json'))!;
-    const now = Math.floor(Date.now() / 1000);
-    const start = now - (now % 300) - 300;
     const collected = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const c = spawn(process.execPath, [cobbleBin, 'dap', 'collect', '--params', join(dir, collectorFile), '--start', String(start), '--duration', '900', '--timeout', '60']);
+      const c = spawn(process.execPath, [cobbleBin, 'dap', 'collect', '--params', join(dir, collectorFile), '--start', String(start), '--duration', '300', '--timeout', '60']);
       let stdout = '';
       let stderr = '';
       c.stdout.on('data', (d) => (stdout += d));

@@ -115,7 +115,7 @@ test('the default collection interval ends where the still-filling interval begi
   assert.deepEqual([sd.start, sd.duration], [se.start, se.duration]);
   // An explicit interval reaching into the filling one is the user's choice, with a warning.
   const open = chooseCollectInterval({ now, timePrecision: p, start: '2026-01-01T04:00:00Z', duration: String(2 * p) });
-  assert.match(open.warning ?? '', /has not ended; once collected, reports uploaded later for it can never be collected/);
+  assert.match(open.warning ?? '', /has not ended; the leader holds the collection until 2026-01-01T06:00:00Z/);
   assert.throws(() => chooseCollectInterval({ now, timePrecision: p, start: '2026-01-01T00:30:00Z', duration: '3600' }), /not a multiple of the task's time precision \(3600 s\); nearest: 2026-01-01T00:00:00Z or 2026-01-01T01:00:00Z/);
   assert.throws(() => chooseCollectInterval({ now, timePrecision: p, end: '1767225600', duration: '3600' }), /--end or --duration, not both/);
 });

@@ -27,7 +27,9 @@ const usage = `usage:
         [--out DIR]
       Creates a task on both aggregators and prints what the client and the collector need. With
       --collector-hpke-config (an encoded HpkeConfig: base64url, a file of it, or an earlier collector JSON) the
-      collector keeps its own private key and the collector parameters carry none.
+      collector keeps its own private key and the collector parameters carry none. The leader holds a time-interval
+      collection until its interval has ended plus --collection-grace (late reports; default: the leader's
+      tunables.collectionGraceSeconds, else 0).
       SPEC: ${VDAF_SPEC_FORMS.join('\n            | ')}
       DP (differential privacy noise each aggregator adds; Sum, SumVec, Histogram): ${DP_SPEC_FORMS.join(' | ')}
   cobble dap task update TASK_ID [--expires TIME|none] [--report-expiry-age SECONDS|none] [--tolerable-clock-skew SECONDS]

@@ -33,7 +33,7 @@ export interface AggregatorTunables {
   gcMaxRounds: number;
   /**
    * Leader: a time-interval collection is held until its interval has ended plus this many seconds, for late
-   * reports; a task's collectionGraceSeconds overrides it. Unset (and unset on the task): not held.
+   * reports; a task's collectionGraceSeconds overrides it. Unset (and unset on the task): 0, held until the end.
    */
   collectionGraceSeconds?: number;
 }

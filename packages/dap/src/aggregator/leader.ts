@@ -191,11 +191,10 @@ export class Leader {
         if (task.def.batchMode === 2) {
           const target = task.def.maxBatchSize ?? task.def.minBatchSize;
           const filling = await this.agg.store.fillingBatch(trx, task.idB64);
-          const isNew = !filling;
           batchId = filling ? new Uint8Array(filling.batch_id) : new Uint8Array(randomBytes(32));
           const assigned = filling ? Number(filling.assigned) : 0;
           size = Math.min(size, target - assigned);
-          await this.agg.store.putOutstandingBatch(trx, task.idB64, batchId, assigned + size, assigned + size >= target ? 'filled' : 'filling', now, isNew);
+          await this.agg.store.putOutstandingBatch(trx, task.idB64, batchId, assigned + size, assigned + size >= target ? 'filled' : 'filling', now, filling ? assigned : null);
         }
         const slice = keep.slice(i, i + size);
         i += size;
@@ -339,16 +338,11 @@ export class Leader {
       }
     }
     // created_at is on the aggregator's clock: garbage collection compares it with the task's report_expiry_age.
+    // Re-sending the same request after a failure (e.g. invalidBatchSize) is the collector's way to retry: the
+    // store restarts the failed or deleted job, and the request is answered as one for an existing job.
     const r = await this.agg.store.insertCollectionJob(task.idB64, jobId, body, this.agg.clock() * 1000);
     if (r === 'conflict') throw new DapProblem('invalidMessage', 'a collection job with this ID exists with a different request', task.def.taskId, 409);
-    if (r === 'exists') {
-      // Re-sending the same request after a failure (e.g. invalidBatchSize) is the collector's way to retry.
-      const existing = await this.agg.store.getCollectionJob(task.idB64, jobId);
-      if (existing?.state === 'failed' || existing?.state === 'deleted') {
-        await this.agg.store.updateCollectionJob(this.agg.store.db, task.idB64, existing.job_id, { state: 'pending', error: null, lease_token: null, lease_expiry: 0, batch_id: null, result: null });
-      }
-    }
-    return r;
+    return r === 'created' ? 'created' : 'exists';
   }
 
   async driveCollectionJob(job: { task_id: string; job_id: Buffer; lease_attempts: number }, token: string): Promise<void> {
@@ -367,8 +361,8 @@ export class Leader {
     const now = this.agg.clock();
     if (req.query.batchMode === 1) {
       // Held until every interval of the batch has ended plus the grace for late reports: collecting closes it.
-      const grace = def.collectionGraceSeconds ?? this.agg.tunables.collectionGraceSeconds;
-      if (grace !== undefined && now < req.query.interval.start + req.query.interval.duration + grace) {
+      const grace = def.collectionGraceSeconds ?? this.agg.tunables.collectionGraceSeconds ?? 0;
+      if (now < req.query.interval.start + req.query.interval.duration + grace) {
         await retrySoon();
         return;
       }

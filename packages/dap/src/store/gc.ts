@@ -68,6 +68,19 @@ export class GcStore {
     const leaderSelected = collected.filter((r) => r.start_time === null).map((r) => Buffer.from(r.batch_key, 'base64url'));
     n.outstandingBatches = await this.deleteIn('outstanding_batches', taskId, 'batch_id', leaderSelected);
 
+    // Leader-selected batches never collected: a batch is made with its first aggregation job, and jobs go above
+    // only once their reports have expired, so a batch no job refers to any more holds nothing live. One being
+    // collected is left to its collection. The delete repeats the state and count it saw: the job creator (topping
+    // a filling batch up) and a collection (claiming a filled one) change one of them in the transaction that
+    // makes the batch live again, and then it stays (putOutstandingBatch and claimBatchForCollection check).
+    const orphans = await db.selectFrom('outstanding_batches as ob').select(['ob.batch_id', 'ob.state', 'ob.assigned']).where('ob.task_id', '=', taskId).where('ob.state', '!=', 'collecting')
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('aggregation_jobs as aj').select('aj.job_id').whereRef('aj.task_id', '=', 'ob.task_id').whereRef('aj.batch_id', '=', 'ob.batch_id'))))
+      .limit(limit).execute();
+    for (const o of orphans) {
+      const r = await db.deleteFrom('outstanding_batches').where('task_id', '=', taskId).where('batch_id', '=', o.batch_id).where('state', '=', o.state).where('assigned', '=', o.assigned).executeTakeFirst();
+      n.outstandingBatches += Number(r.numDeletedRows);
+    }
+
     const cjobs = await db.selectFrom('collection_jobs').select('job_id').where('task_id', '=', taskId).where('created_at', '<', cutoffMs).where('state', '!=', 'pending').limit(limit).execute();
     n.collectionJobs = await this.deleteIn('collection_jobs', taskId, 'job_id', cjobs.map((r) => r.job_id));
 

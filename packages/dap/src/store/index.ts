@@ -57,6 +57,9 @@ export class DapStore {
     if (opts.postgres) {
       const types = { getTypeParser: (oid: number, format?: any) => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) };
       const pool = new pg.Pool({ connectionString: opts.postgres, max: 10, types: types as any });
+      // An idle connection the server ends (a restart, pg_terminate_backend, a dropped database) leaves the pool and
+      // is replaced on next use; unheard, its error would end the whole process.
+      pool.on('error', (e) => console.error('dap store: idle PostgreSQL connection lost:', e.message));
       store = new DapStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
     } else {
       const file = opts.sqlite ?? ':memory:';
@@ -193,9 +196,19 @@ export class DapStore {
     return tx.selectFrom('outstanding_batches').selectAll().where('task_id', '=', taskId).where('state', '=', 'filling').orderBy('created_at').executeTakeFirst();
   }
 
-  async putOutstandingBatch(tx: Tx, taskId: string, batchId: Uint8Array, assigned: number, state: 'filling' | 'filled', at: number, isNew: boolean): Promise<void> {
-    if (isNew) await tx.insertInto('outstanding_batches').values({ task_id: taskId, batch_id: buf(batchId), assigned, state, created_at: at }).execute();
-    else await tx.updateTable('outstanding_batches').set({ assigned, state }).where('task_id', '=', taskId).where('batch_id', '=', buf(batchId)).execute();
+  /**
+   * A new batch (`prior` null), or a filling one topped up from `prior` assigned reports. The update repeats what the
+   * job creator read: if another creator topped the batch up meanwhile, or garbage collection dropped it (store/gc.ts),
+   * the transaction is rolled back (ConcurrentAssignment) rather than assign reports to a batch nobody will collect.
+   */
+  async putOutstandingBatch(tx: Tx, taskId: string, batchId: Uint8Array, assigned: number, state: 'filling' | 'filled', at: number, prior: number | null): Promise<void> {
+    if (prior === null) {
+      await tx.insertInto('outstanding_batches').values({ task_id: taskId, batch_id: buf(batchId), assigned, state, created_at: at }).execute();
+      return;
+    }
+    const r = await tx.updateTable('outstanding_batches').set({ assigned, state }).where('task_id', '=', taskId).where('batch_id', '=', buf(batchId))
+      .where('state', '=', 'filling').where('assigned', '=', prior).executeTakeFirst();
+    if (Number(r.numUpdatedRows) !== 1) throw new ConcurrentAssignment();
   }
 
   /** Leader-selected: the oldest filled batch not yet given to a collection job, or a specific one. */
@@ -204,8 +217,11 @@ export class DapStore {
     q = batchId ? q.where('batch_id', '=', buf(batchId)).where('state', '!=', 'collecting') : q.where('state', '=', 'filled').orderBy('created_at');
     const row = await q.limit(1).executeTakeFirst();
     if (!row) return undefined;
-    await tx.updateTable('outstanding_batches').set({ state: 'collecting' }).where('task_id', '=', taskId).where('batch_id', '=', row.batch_id).execute();
-    return row.batch_id;
+    // Still in the state it was found in: not claimed by another collection driver, nor dropped by garbage collection.
+    let claim = tx.updateTable('outstanding_batches').set({ state: 'collecting' }).where('task_id', '=', taskId).where('batch_id', '=', row.batch_id);
+    claim = batchId ? claim.where('state', '!=', 'collecting') : claim.where('state', '=', 'filled');
+    const r = await claim.executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1 ? row.batch_id : undefined;
   }
 
   // ---- leases ----
@@ -306,11 +322,25 @@ export class DapStore {
 
   // ---- leader: collection ----
 
-  async insertCollectionJob(taskId: string, jobId: Uint8Array, request: Uint8Array, now: number): Promise<'created' | 'exists' | 'conflict'> {
+  /**
+   * A new collection job, or a failed or deleted one with the same request started afresh: the collector's retry
+   * after a failure, and DAP-18's "next batch", whose requests are all identical. One statement, because garbage
+   * collection may delete a finished job at any moment; a restarted job's created_at (`now`, what garbage
+   * collection ages it by) starts again.
+   */
+  async insertCollectionJob(taskId: string, jobId: Uint8Array, request: Uint8Array, now: number): Promise<'created' | 'restarted' | 'exists' | 'conflict'> {
+    const prior = await this.db.selectFrom('collection_jobs').select('job_id').where('task_id', '=', taskId).where('job_id', '=', buf(jobId)).executeTakeFirst();
+    const r = await this.db.insertInto('collection_jobs')
+      .values({ task_id: taskId, job_id: buf(jobId), request: buf(request), state: 'pending', batch_id: null, result: null, error: null, lease_expiry: 0, lease_token: null, lease_attempts: 0, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.columns(['task_id', 'job_id'])
+        .doUpdateSet({ state: 'pending', batch_id: null, result: null, error: null, lease_expiry: 0, lease_token: null, created_at: now, updated_at: now })
+        .where('collection_jobs.state', 'in', ['failed', 'deleted']).where('collection_jobs.request', '=', buf(request)))
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows) === 1) return prior ? 'restarted' : 'created';
     const existing = await this.db.selectFrom('collection_jobs').select('request').where('task_id', '=', taskId).where('job_id', '=', buf(jobId)).executeTakeFirst();
-    if (existing) return Buffer.compare(existing.request, buf(request)) === 0 ? 'exists' : 'conflict';
-    await this.db.insertInto('collection_jobs').values({ task_id: taskId, job_id: buf(jobId), request: buf(request), state: 'pending', batch_id: null, result: null, error: null, lease_expiry: 0, lease_token: null, lease_attempts: 0, created_at: now, updated_at: now }).execute();
-    return 'created';
+    // Gone since the insert: garbage collection took an expired job with this ID; this one is new.
+    if (!existing) return this.insertCollectionJob(taskId, jobId, request, now);
+    return Buffer.compare(existing.request, buf(request)) === 0 ? 'exists' : 'conflict';
   }
 
   getCollectionJob(taskId: string, jobId: Uint8Array) {

@@ -138,5 +138,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         for (const [name, table, column] of indexes) await db.schema.createIndex(name).on(table).columns(['task_id', column]).execute();
       },
     },
+    // A leader-selected batch's aggregation jobs: garbage collection drops batches no job refers to any more, and a
+    // collection waits for the batch's running jobs.
+    '0011_batch_jobs': {
+      async up(db: Kysely<any>) {
+        await db.schema.createIndex('aggregation_jobs_batch').on('aggregation_jobs').columns(['task_id', 'batch_id']).execute();
+      },
+    },
   };
 }
