@@ -47,7 +47,7 @@ export async function startDapDemo(opts: { dataDir: string; leaderPort?: number;
       [
         `DAP leader ${l.url} and helper ${h.url} (${t.client.version}, Prio3Count, min batch size 10)`,
         `  upload:  ${cli} dap upload --params ${clientParamsFile} 1 0 1 1 1 0 1 1 1 1 1`,
-        `  collect: ${cli} dap collect --params ${collectorParamsFile}`,
+        `  collect: ${cli} dap collect --params ${collectorParamsFile}   (once the minute of the uploads has ended)`,
       ].join('\n'),
     async close() {
       await l.close();
