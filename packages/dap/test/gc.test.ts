@@ -5,36 +5,34 @@
 import { test } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { DapClient, DapCollector, DapStore, GcStore, newTask, startAggregator, type DapVersion, type RunningAggregator, type StoreOptions } from '../src/index.js';
+import { DapClient, DapCollector, DapStore, GcStore, newTask, startAggregator, type AggregatorTunables, type DapVersion, type RunningAggregator, type StoreOptions } from '../src/index.js';
 import { ConcurrentAssignment } from '../src/store/index.js';
 import { FAST } from './harness.js';
 import { createDatabases } from './support/postgres.js';
 
 const TABLES = ['client_reports', 'aggregation_jobs', 'batch_buckets', 'collected_batches', 'collection_jobs', 'helper_jobs', 'helper_reports', 'aggregate_share_jobs'];
 
-async function steadyStream(stores: { leader: StoreOptions; helper: StoreOptions }): Promise<void> {
-  const p = 60;
-  const expiry = 300;
-  const perInterval = 20;
-  const rounds = 24;
+/**
+ * A helper and a leader on `stores` with one shared clock the test moves (`clock.now`, seconds; it starts at the
+ * next interval boundary), one task provisioned on both, and the summed row counts of that task's tables.
+ */
+async function startGcWorld(stores: { leader: StoreOptions; helper: StoreOptions }, tunables: Partial<AggregatorTunables>, task: Omit<Parameters<typeof newTask>[0], 'leaderUrl' | 'helperUrl'> & { timePrecision: number }) {
   const real = Math.floor(Date.now() / 1000);
-  const t0 = real - (real % p) + p;
-  let now = t0;
-  const clock = () => now;
-  const tunables = { ...FAST, gcIntervalMs: 100, gcBatchLimit: 200 };
+  const clock = { now: real - (real % task.timePrecision) + task.timePrecision };
   const aggs: RunningAggregator[] = [];
+  const close = async () => {
+    for (const agg of aggs.reverse()) {
+      await agg.close();
+      await agg.ctx.store.close();
+    }
+  };
   try {
-    aggs.push(await startAggregator({ role: 'helper', store: await DapStore.open(stores.helper), tunables, keyCheckIntervalMs: 0, clock }));
-    aggs.push(await startAggregator({ role: 'leader', store: await DapStore.open(stores.leader), tunables, keyCheckIntervalMs: 0, clock }));
-    const [helper, leader] = aggs;
-    const t = await newTask({
-      version: 'dap-18', leaderUrl: leader.url, helperUrl: helper.url, vdaf: { type: 'Prio3Count' }, minBatchSize: perInterval, timePrecision: p,
-      reportExpiryAge: expiry, collectionGraceSeconds: 10,
-    });
+    aggs.push(await startAggregator({ role: 'helper', store: await DapStore.open(stores.helper), tunables: { ...FAST, ...tunables }, keyCheckIntervalMs: 0, clock: () => clock.now }));
+    aggs.push(await startAggregator({ role: 'leader', store: await DapStore.open(stores.leader), tunables: { ...FAST, ...tunables }, keyCheckIntervalMs: 0, clock: () => clock.now }));
+    const [helper, leader] = aggs as [RunningAggregator, RunningAggregator];
+    const t = await newTask({ ...task, leaderUrl: leader.url, helperUrl: helper.url });
     await leader.ctx.putTask(t.leader);
     await helper.ctx.putTask(t.helper);
-    const client = new DapClient(t.client);
-    const collector = new DapCollector(t.collector);
     const counts = async () => {
       const out: Record<string, number> = {};
       for (const agg of aggs) {
@@ -42,13 +40,32 @@ async function steadyStream(stores: { leader: StoreOptions; helper: StoreOptions
       }
       return out;
     };
+    return { clock, t0: clock.now, aggs: [helper, leader], helper, leader, t, counts, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function steadyStream(stores: { leader: StoreOptions; helper: StoreOptions }): Promise<void> {
+  const p = 60;
+  const expiry = 300;
+  const perInterval = 20;
+  const rounds = 24;
+  const world = await startGcWorld(stores, { gcIntervalMs: 100, gcBatchLimit: 200 }, {
+    version: 'dap-18', vdaf: { type: 'Prio3Count' }, minBatchSize: perInterval, timePrecision: p, reportExpiryAge: expiry, collectionGraceSeconds: 10,
+  });
+  const { clock, t0, aggs, helper, leader, t, counts } = world;
+  try {
+    const client = new DapClient(t.client);
+    const collector = new DapCollector(t.collector);
     const peak: Record<string, number> = {};
     for (let k = 0; k < rounds; k++) {
       const start = t0 + k * p;
-      now = start + 1;
+      clock.now = start + 1;
       const values = Array.from({ length: perInterval }, (_, i) => (i + k) % 3 === 0 ? 0 : 1);
-      assert.equal((await client.upload(values, { time: now })).uploaded, perInterval);
-      now = start + p + 10; // the interval has ended, and its grace has passed
+      assert.equal((await client.upload(values, { time: clock.now })).uploaded, perInterval);
+      clock.now = start + p + 10; // the interval has ended, and its grace has passed
       const r = await collector.collect({ interval: { start, duration: p } }, { timeoutMs: 30_000, pollMs: 20 });
       assert.equal(r.reportCount, perInterval, `interval ${k}: every report`);
       assert.equal(r.aggregate, values.reduce((a: number, v) => a + v, 0), `interval ${k}: exact aggregate`);
@@ -68,7 +85,7 @@ async function steadyStream(stores: { leader: StoreOptions; helper: StoreOptions
     assert.ok(total > 2 * perInterval * window, 'the stream is much longer than what is kept');
 
     // Everything expires: bounded rounds (limit 30, one round per pass) drain the backlog over several passes.
-    now += expiry * 10;
+    clock.now += expiry * 10;
     for (const agg of aggs) {
       agg.ctx.tunables.gcBatchLimit = 30;
       agg.ctx.tunables.gcMaxRounds = 1;
@@ -83,10 +100,7 @@ async function steadyStream(stores: { leader: StoreOptions; helper: StoreOptions
     const left = await counts();
     for (const table of TABLES) assert.equal(left[table], 0, `${table} drained`);
   } finally {
-    for (const agg of aggs.reverse()) {
-      await agg.close();
-      await agg.ctx.store.close();
-    }
+    await world.close();
   }
 }
 
@@ -101,23 +115,12 @@ async function leaderSelectedStream(version: DapVersion, stores: { leader: Store
   const perBatch = 20;
   const rounds = 24;
   const tables = [...TABLES, 'outstanding_batches'];
-  const real = Math.floor(Date.now() / 1000);
-  const t0 = real - (real % p) + p;
-  let now = t0;
-  const clock = () => now;
   // GC passes run where the test puts them (below), not on a timer.
-  const tunables = { ...FAST, gcIntervalMs: 0, gcBatchLimit: 200 };
-  const aggs: RunningAggregator[] = [];
+  const world = await startGcWorld(stores, { gcIntervalMs: 0, gcBatchLimit: 200 }, {
+    version, vdaf: { type: 'Prio3Count' }, batchMode: 'leader-selected', minBatchSize: perBatch, timePrecision: p, reportExpiryAge: expiry,
+  });
+  const { clock, t0, aggs, helper, leader, t, counts } = world;
   try {
-    aggs.push(await startAggregator({ role: 'helper', store: await DapStore.open(stores.helper), tunables, keyCheckIntervalMs: 0, clock }));
-    aggs.push(await startAggregator({ role: 'leader', store: await DapStore.open(stores.leader), tunables, keyCheckIntervalMs: 0, clock }));
-    const [helper, leader] = aggs;
-    const t = await newTask({
-      version, leaderUrl: leader.url, helperUrl: helper.url, vdaf: { type: 'Prio3Count' }, batchMode: 'leader-selected', minBatchSize: perBatch,
-      timePrecision: p, reportExpiryAge: expiry,
-    });
-    await leader.ctx.putTask(t.leader);
-    await helper.ctx.putTask(t.helper);
     const client = new DapClient(t.client);
     // A GC pass on each aggregator before every poll of a collection job, so passes also run while the leader
     // has finished a job the collector has not fetched yet (DAP-18 reuses one job ID for every "next batch").
@@ -127,13 +130,6 @@ async function leaderSelectedStream(version: DapVersion, stores: { leader: Store
         return fetch(input, init);
       },
     });
-    const counts = async () => {
-      const out: Record<string, number> = {};
-      for (const agg of aggs) {
-        for (const [table, n] of Object.entries(await new GcStore(agg.ctx.store.db).rowCounts(t.client.taskId))) out[table] = (out[table] ?? 0) + n;
-      }
-      return out;
-    };
     const aggregated = async () => {
       for (let i = 0; i < 500; i++) {
         const s = await leader.ctx.store.stats(t.client.taskId);
@@ -145,10 +141,10 @@ async function leaderSelectedStream(version: DapVersion, stores: { leader: Store
     const batches = new Set<string>();
     const peak: Record<string, number> = {};
     for (let k = 0; k < rounds; k++) {
-      now = t0 + k * p + 1;
+      clock.now = t0 + k * p + 1;
       const values = Array.from({ length: perBatch }, (_, i) => (i + k) % 3 === 0 ? 0 : 1);
-      assert.equal((await client.upload(values, { time: now })).uploaded, perBatch);
-      now += 30;
+      assert.equal((await client.upload(values, { time: clock.now })).uploaded, perBatch);
+      clock.now += 30;
       // The round's reports fill exactly one batch: the collection gets that batch, and only it.
       const r = await collector.collect({}, { timeoutMs: 30_000, pollMs: 20 });
       assert.equal(r.reportCount, perBatch, `batch ${k}: every report`);
@@ -171,15 +167,15 @@ async function leaderSelectedStream(version: DapVersion, stores: { leader: Store
     assert.ok(peak.client_reports > 0 && peak.helper_reports > 0 && peak.outstanding_batches > 0, 'the unexpired window is kept');
 
     // Batches nobody collects: two filled, one still filling. Live, they are kept.
-    now += p;
-    assert.equal((await client.upload(Array.from({ length: 2 * perBatch + 5 }, () => 1), { time: now })).uploaded, 2 * perBatch + 5);
+    clock.now += p;
+    assert.equal((await client.upload(Array.from({ length: 2 * perBatch + 5 }, () => 1), { time: clock.now })).uploaded, 2 * perBatch + 5);
     await aggregated();
     await leader.gc.runOnce();
     const open = await leader.ctx.store.db.selectFrom('outstanding_batches').select('state').where('task_id', '=', t.client.taskId).where('state', '!=', 'collecting').execute();
     assert.deepEqual(open.map((b) => b.state).sort(), ['filled', 'filled', 'filling'], 'uncollected batches are kept while their reports are live');
 
     // Everything expires, the uncollected batches too: bounded passes drain every table.
-    now += expiry * 10;
+    clock.now += expiry * 10;
     for (const agg of aggs) {
       agg.ctx.tunables.gcBatchLimit = 30;
       agg.ctx.tunables.gcMaxRounds = 1;
@@ -191,10 +187,7 @@ async function leaderSelectedStream(version: DapVersion, stores: { leader: Store
     const left = await counts();
     for (const table of tables) assert.equal(left[table], 0, `${table} drained`);
   } finally {
-    for (const agg of aggs.reverse()) {
-      await agg.close();
-      await agg.ctx.store.close();
-    }
+    await world.close();
   }
 }
 
