@@ -1,4 +1,4 @@
-// Nothing is lost on MariaDB when a front end dies mid-finalize or the database drops its connections: the client
+// Nothing is lost on MariaDB when a front end dies mid-finalize or mid-validation, or the database drops its connections: the client
 // gets a retryable answer, retrying succeeds, the sweeper leaves no order processing, and serials stay unique.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -74,6 +74,36 @@ async function finalizeUntilValid(client: AcmeTestClient, orderUrl: string, csrB
   }
 }
 
+const cobbleBin = fileURLToPath(new URL('../../cli/bin/cobble.js', import.meta.url));
+
+/** Starts `cobble ca serve` in its own process group (recorded in `started`); its ACME directory and TLS trust bundle. */
+async function serveCa(configPath: string, started: ChildProcess[]) {
+  const child = spawn(process.execPath, [cobbleBin, 'ca', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  started.push(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 90_000;
+  while (!/ACME directory: (\S+)/.test(out) || !/Trust bundle \(server TLS root, PEM\): (\S+)\n/.test(out)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`cobble ca serve did not start: ${out}`);
+    await sleep(50);
+  }
+  return { child, directoryUrl: /ACME directory: (\S+)/.exec(out)![1]!, trust: /Trust bundle \(server TLS root, PEM\): (\S+)/.exec(out)![1]! };
+}
+
+/** SIGKILLs what is left of the started front ends' process groups and waits for them. */
+async function killAll(started: ChildProcess[]): Promise<void> {
+  for (const child of started) {
+    const running = child.exitCode === null && child.signalCode === null;
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    if (running) await once(child, 'exit');
+  }
+}
+
 async function assertSettled(database: TestDatabase, orderIds: string[]): Promise<void> {
   const probe = await mysql.createConnection({ uri: database.url });
   try {
@@ -104,11 +134,9 @@ describe('faults on MariaDB', { skip }, () => {
     await database?.drop();
   });
 
-  test('kill -9 of a front end during finalize: retrying after the restart issues every order; the sweeper released the stuck ones', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'cobble-faults-'));
-    const bin = fileURLToPath(new URL('../../cli/bin/cobble.js', import.meta.url));
+  /** A `cobble ca serve` config on the test database whose sweeper acts after 3 s (a finalize takes milliseconds here). */
+  async function frontEndConfig(dir: string): Promise<string> {
     const configPath = join(dir, 'ca.yaml');
-    // processingTimeout 3 s: a finalize takes milliseconds here; the sweeper looks every second.
     await writeFile(configPath, [
       `dataDir: ${join(dir, 'data')}`,
       `database: { url: "${database.url}", processingTimeout: 3, sweepInterval: 1 }`,
@@ -119,20 +147,14 @@ describe('faults on MariaDB', { skip }, () => {
       'log: { level: error }',
       '',
     ].join('\n'));
+    return configPath;
+  }
+
+  test('kill -9 of a front end during finalize: retrying after the restart issues every order; the sweeper released the stuck ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cobble-faults-'));
+    const configPath = await frontEndConfig(dir);
     const started: ChildProcess[] = [];
-    const serve = async () => {
-      const child = spawn(process.execPath, [bin, 'ca', 'serve', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      started.push(child);
-      let out = '';
-      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-      const deadline = Date.now() + 90_000;
-      while (!/ACME directory: (\S+)/.test(out) || !/Trust bundle \(server TLS root, PEM\): (\S+)\n/.test(out)) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`cobble ca serve did not start: ${out}`);
-        await sleep(50);
-      }
-      return { child, directoryUrl: /ACME directory: (\S+)/.exec(out)![1]!, trust: /Trust bundle \(server TLS root, PEM\): (\S+)/.exec(out)![1]! };
-    };
+    const serve = () => serveCa(configPath, started);
     const probe = await mysql.createConnection({ uri: database.url });
     try {
       const first = await serve();
@@ -196,15 +218,65 @@ describe('faults on MariaDB', { skip }, () => {
       await assertSettled(database, orders.map((o) => o.url.slice(o.url.lastIndexOf('/') + 1)));
     } finally {
       await probe.end();
-      for (const child of started) {
-        const running = child.exitCode === null && child.signalCode === null;
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          // already gone
+      await killAll(started);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('kill -9 of a front end during a validation: the sweeper fails the challenge and its authorization; the next order issues', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cobble-faults-'));
+    const configPath = await frontEndConfig(dir);
+    const started: ChildProcess[] = [];
+    const probe = await mysql.createConnection({ uri: database.url });
+    try {
+      const first = await serveCa(configPath, started);
+      const client = await AcmeTestClient.create(first.directoryUrl, first.trust);
+      await client.register();
+      const name = 'dead-validation.example.com';
+      const created = await client.newOrder([name]);
+      assert.equal(created.status, 201, created.text());
+      const authzUrl = created.json().authorizations[0] as string;
+      const challenge = (await client.post(authzUrl, undefined)).json().challenges.find((c: { type: string }) => c.type === 'http-01');
+      // A web server that answers only after the front end is gone: the validation is in flight at the kill.
+      responder.set(challenge.token, client.keyAuthorization(challenge.token), 60_000);
+      assert.equal((await client.post(challenge.url, {})).status, 200);
+      const [[claimed]] = (await probe.query('SELECT status, processing_since FROM challenges WHERE id = ?', [challenge.url.split('/').pop()])) as unknown as [[{ status: string; processing_since: number | null }]];
+      assert.equal(claimed.status, 'processing');
+      assert.ok(claimed.processing_since !== null, 'the claim records when it began');
+      first.child.kill('SIGKILL');
+      await once(first.child, 'exit');
+      client.close();
+
+      const second = await serveCa(configPath, started);
+      const again = await AcmeTestClient.create(second.directoryUrl, second.trust, client.key);
+      try {
+        const found = await again.post(again.directory.newAccount, { onlyReturnExisting: true }, { useJwk: true });
+        again.accountUrl = found.header('location');
+        const moved = (url: string) => url.replace(/:\d+\//, `:${new URL(second.directoryUrl).port}/`);
+        // The sweeper (every second, after 3 s) fails the challenge; until then the authorization is pending.
+        let authz = (await again.post(moved(authzUrl), undefined)).json();
+        for (const deadline = Date.now() + 20_000; authz.status === 'pending' && Date.now() < deadline; await sleep(250)) {
+          authz = (await again.post(moved(authzUrl), undefined)).json();
         }
-        if (running) await once(child, 'exit');
+        assert.equal(authz.status, 'invalid', JSON.stringify(authz));
+        const failed = authz.challenges.find((c: { type: string }) => c.type === 'http-01');
+        assert.equal(failed.status, 'invalid');
+        assert.equal(failed.error.type, 'urn:ietf:params:acme:error:serverInternal');
+        assert.match(failed.error.detail, /validation was interrupted/);
+        assert.equal((await again.post(moved(created.header('location')!), undefined)).json().status, 'invalid', 'the order fails with it');
+
+        // The client orders again: a fresh authorization, validated and issued.
+        const retry = await again.newOrder([name]);
+        assert.equal(retry.status, 201, retry.text());
+        assert.notEqual(retry.json().authorizations[0], moved(authzUrl), 'the failed authorization is not reused');
+        await validate(again, responder, retry.json());
+        await finalizeUntilValid(again, retry.header('location')!, (await makeCsr([name])).csrDer.toString('base64url'));
+      } finally {
+        again.close();
       }
+    } finally {
+      await probe.end();
+      await killAll(started);
       await rm(dir, { recursive: true, force: true });
     }
   });
