@@ -13,6 +13,7 @@ import * as x509 from '@peculiar/x509';
 import { AcmeTestClient, issueViaHttp01, splitPemChain } from './support/acme.js';
 import { startHarness, type Harness } from './support/harness.js';
 import { opensslVerifyStrict } from './support/openssl.js';
+import { killAll } from './support/processes.js';
 
 let h: Harness;
 
@@ -130,15 +131,7 @@ test('kill -9 of `cobble ca serve` loses no committed order or certificate; --wo
       await once(workers.child, 'exit');
     }
   } finally {
-    for (const child of started) {
-      const running = child.exitCode === null && child.signalCode === null;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // the group is already gone
-      }
-      if (running) await once(child, 'exit');
-    }
+    await killAll(started);
     await rm(dataDir, { recursive: true, force: true });
   }
 });

@@ -13,6 +13,7 @@ import { StorageAuthority } from '../src/sa/index.js';
 import { AcmeTestClient, Http01Responder, makeCsr, type HttpResponse } from './support/acme.js';
 import { createTestDatabase, databaseSkip, type TestDatabase } from './support/databases.js';
 import { startHarness } from './support/harness.js';
+import { killAll } from './support/processes.js';
 import { startChallTestSrv, type ChallTestSrv } from './va/challtestsrv.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -89,19 +90,6 @@ async function serveCa(configPath: string, started: ChildProcess[]) {
     await sleep(50);
   }
   return { child, directoryUrl: /ACME directory: (\S+)/.exec(out)![1]!, trust: /Trust bundle \(server TLS root, PEM\): (\S+)/.exec(out)![1]! };
-}
-
-/** SIGKILLs what is left of the started front ends' process groups and waits for them. */
-async function killAll(started: ChildProcess[]): Promise<void> {
-  for (const child of started) {
-    const running = child.exitCode === null && child.signalCode === null;
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-    if (running) await once(child, 'exit');
-  }
 }
 
 async function assertSettled(database: TestDatabase, orderIds: string[]): Promise<void> {
