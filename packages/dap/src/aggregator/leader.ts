@@ -339,10 +339,11 @@ export class Leader {
     }
     // created_at is on the aggregator's clock: garbage collection compares it with the task's report_expiry_age.
     // Re-sending the same request after a failure (e.g. invalidBatchSize) is the collector's way to retry: the
-    // store restarts the failed or deleted job, and the request is answered as one for an existing job.
+    // store restarts the failed or deleted job (`prior`, read above), and the request is answered as one for an
+    // existing job.
     const r = await this.agg.store.insertCollectionJob(task.idB64, jobId, body, this.agg.clock() * 1000);
     if (r === 'conflict') throw new DapProblem('invalidMessage', 'a collection job with this ID exists with a different request', task.def.taskId, 409);
-    return r === 'created' ? 'created' : 'exists';
+    return r === 'pending' && !prior ? 'created' : 'exists';
   }
 
   async driveCollectionJob(job: { task_id: string; job_id: Buffer; lease_attempts: number }, token: string): Promise<void> {

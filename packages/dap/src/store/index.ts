@@ -324,19 +324,18 @@ export class DapStore {
 
   /**
    * A new collection job, or a failed or deleted one with the same request started afresh: the collector's retry
-   * after a failure, and DAP-18's "next batch", whose requests are all identical. One statement, because garbage
-   * collection may delete a finished job at any moment; a restarted job's created_at (`now`, what garbage
-   * collection ages it by) starts again.
+   * after a failure, and DAP-18's "next batch", whose requests are all identical. 'pending' for either: the job now
+   * waits for its driver. One statement, because garbage collection may delete a finished job at any moment; a
+   * restarted job's created_at (`now`, what garbage collection ages it by) starts again.
    */
-  async insertCollectionJob(taskId: string, jobId: Uint8Array, request: Uint8Array, now: number): Promise<'created' | 'restarted' | 'exists' | 'conflict'> {
-    const prior = await this.db.selectFrom('collection_jobs').select('job_id').where('task_id', '=', taskId).where('job_id', '=', buf(jobId)).executeTakeFirst();
+  async insertCollectionJob(taskId: string, jobId: Uint8Array, request: Uint8Array, now: number): Promise<'pending' | 'exists' | 'conflict'> {
     const r = await this.db.insertInto('collection_jobs')
       .values({ task_id: taskId, job_id: buf(jobId), request: buf(request), state: 'pending', batch_id: null, result: null, error: null, lease_expiry: 0, lease_token: null, lease_attempts: 0, created_at: now, updated_at: now })
       .onConflict((oc) => oc.columns(['task_id', 'job_id'])
         .doUpdateSet({ state: 'pending', batch_id: null, result: null, error: null, lease_expiry: 0, lease_token: null, created_at: now, updated_at: now })
         .where('collection_jobs.state', 'in', ['failed', 'deleted']).where('collection_jobs.request', '=', buf(request)))
       .executeTakeFirst();
-    if (Number(r.numInsertedOrUpdatedRows) === 1) return prior ? 'restarted' : 'created';
+    if (Number(r.numInsertedOrUpdatedRows) === 1) return 'pending';
     const existing = await this.db.selectFrom('collection_jobs').select('request').where('task_id', '=', taskId).where('job_id', '=', buf(jobId)).executeTakeFirst();
     // Gone since the insert: garbage collection took an expired job with this ID; this one is new.
     if (!existing) return this.insertCollectionJob(taskId, jobId, request, now);
