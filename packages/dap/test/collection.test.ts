@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { DapClient, DapCollector, DapStore, newTask, startAggregator, type DapVersion, type RunningAggregator, type StoreOptions } from '../src/index.js';
 import type { AggregatorTunables } from '../src/aggregator/index.js';
 import { FAST, currentInterval, provision, startPair } from './harness.js';
-import { createDatabases } from './support/postgres.js';
+import { onPostgresPair } from './support/postgres.js';
 
 /** A leader and a helper sharing one injected clock (seconds). */
 async function pairWithClock(clock: () => number, stores: { leader: StoreOptions; helper: StoreOptions }, tunables: Partial<AggregatorTunables> = {}) {
@@ -96,16 +96,7 @@ for (const version of ['dap-09', 'dap-18'] as DapVersion[]) {
 }
 
 test('PostgreSQL, dap-18: uploads keep arriving while collections are held; every acknowledged report is counted exactly once', async (t) => {
-  const d = await createDatabases(['coll_leader', 'coll_helper']);
-  if (!d) {
-    t.skip('PostgreSQL unavailable');
-    return;
-  }
-  try {
-    await streamWhileCollecting('dap-18', { leader: { postgres: d.urls[0] }, helper: { postgres: d.urls[1] } });
-  } finally {
-    await d.drop();
-  }
+  await onPostgresPair(t, 'coll', (stores) => streamWhileCollecting('dap-18', stores));
 });
 
 /** Waits until the leader has no report waiting for a job and no job running. */

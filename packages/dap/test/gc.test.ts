@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { DapClient, DapCollector, DapStore, GcStore, newTask, startAggregator, type AggregatorTunables, type DapVersion, type RunningAggregator, type StoreOptions } from '../src/index.js';
 import { ConcurrentAssignment } from '../src/store/index.js';
 import { FAST } from './harness.js';
-import { createDatabases } from './support/postgres.js';
+import { onPostgresPair } from './support/postgres.js';
 
 const TABLES = ['client_reports', 'aggregation_jobs', 'batch_buckets', 'collected_batches', 'collection_jobs', 'helper_jobs', 'helper_reports', 'aggregate_share_jobs'];
 
@@ -45,6 +45,16 @@ async function startGcWorld(stores: { leader: StoreOptions; helper: StoreOptions
     await close();
     throw err;
   }
+}
+
+/** GC passes on both aggregators until one deletes nothing (at most 50); then every table of the task is empty. */
+async function drain(world: Awaited<ReturnType<typeof startGcWorld>>, tables: string[]): Promise<void> {
+  for (let pass = 0; pass < 50; pass++) {
+    const [a, b] = await Promise.all([world.leader.gc.runOnce(), world.helper.gc.runOnce()]);
+    if (Object.values(a).every((v) => v === 0) && Object.values(b).every((v) => v === 0)) break;
+  }
+  const left = await world.counts();
+  for (const table of tables) assert.equal(left[table], 0, `${table} drained`);
 }
 
 async function steadyStream(stores: { leader: StoreOptions; helper: StoreOptions }): Promise<void> {
@@ -93,12 +103,7 @@ async function steadyStream(stores: { leader: StoreOptions; helper: StoreOptions
     }
     const first = await leader.gc.runOnce();
     assert.ok(first.clientReports <= 30 && first.clientReports > 0, `one pass deletes at most the limit (${first.clientReports})`);
-    for (let pass = 0; pass < 50; pass++) {
-      const [a, b] = await Promise.all([leader.gc.runOnce(), helper.gc.runOnce()]);
-      if (Object.values(a).every((v) => v === 0) && Object.values(b).every((v) => v === 0)) break;
-    }
-    const left = await counts();
-    for (const table of TABLES) assert.equal(left[table], 0, `${table} drained`);
+    await drain(world, TABLES);
   } finally {
     await world.close();
   }
@@ -180,12 +185,7 @@ async function leaderSelectedStream(version: DapVersion, stores: { leader: Store
       agg.ctx.tunables.gcBatchLimit = 30;
       agg.ctx.tunables.gcMaxRounds = 1;
     }
-    for (let pass = 0; pass < 50; pass++) {
-      const [a, b] = await Promise.all([leader.gc.runOnce(), helper.gc.runOnce()]);
-      if (Object.values(a).every((v) => v === 0) && Object.values(b).every((v) => v === 0)) break;
-    }
-    const left = await counts();
-    for (const table of tables) assert.equal(left[table], 0, `${table} drained`);
+    await drain(world, tables);
   } finally {
     await world.close();
   }
@@ -196,16 +196,7 @@ test('GC on SQLite: storage stays bounded under a steady stream of uploads and c
 });
 
 test('GC on PostgreSQL: storage stays bounded under a steady stream of uploads and collections; aggregates exact', async (t) => {
-  const d = await createDatabases(['gc_leader', 'gc_helper']);
-  if (!d) {
-    t.skip('PostgreSQL unavailable');
-    return;
-  }
-  try {
-    await steadyStream({ leader: { postgres: d.urls[0] }, helper: { postgres: d.urls[1] } });
-  } finally {
-    await d.drop();
-  }
+  await onPostgresPair(t, 'gc', (stores) => steadyStream(stores));
 });
 
 test('GC drops an uncollected leader-selected batch once no aggregation job refers to it, never one being collected; a job creator that read it before rolls back', async () => {
@@ -244,14 +235,5 @@ for (const version of ['dap-09', 'dap-18'] as DapVersion[]) {
 }
 
 test('GC on PostgreSQL, dap-18 leader-selected: storage stays bounded under a stream of batches and collections; uncollected batches expire; aggregates exact', async (t) => {
-  const d = await createDatabases(['gcls_leader', 'gcls_helper']);
-  if (!d) {
-    t.skip('PostgreSQL unavailable');
-    return;
-  }
-  try {
-    await leaderSelectedStream('dap-18', { leader: { postgres: d.urls[0] }, helper: { postgres: d.urls[1] } });
-  } finally {
-    await d.drop();
-  }
+  await onPostgresPair(t, 'gcls', (stores) => leaderSelectedStream('dap-18', stores));
 });

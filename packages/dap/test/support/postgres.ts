@@ -1,7 +1,9 @@
 // Throwaway PostgreSQL databases for tests (127.0.0.1:5432, user postgres, trust auth): unique names, dropped
 // afterwards. Unreachable PostgreSQL fails the run under CI=true and skips visibly otherwise.
 import { randomBytes } from 'node:crypto';
+import type { TestContext } from 'node:test';
 import pg from 'pg';
+import type { StoreOptions } from '../../src/index.js';
 
 export const PG_BASE = process.env.COBBLE_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
@@ -28,4 +30,21 @@ export async function createDatabases(names: string[]): Promise<{ urls: string[]
       await a.end();
     },
   };
+}
+
+/**
+ * Runs `body` against a leader and a helper on two fresh databases named after `prefix` (dropped afterwards), or
+ * skips `t` when PostgreSQL is unreachable outside CI (createDatabases says so, and fails under CI=true).
+ */
+export async function onPostgresPair(t: TestContext, prefix: string, body: (stores: { leader: StoreOptions; helper: StoreOptions }) => Promise<void>): Promise<void> {
+  const d = await createDatabases([`${prefix}_leader`, `${prefix}_helper`]);
+  if (!d) {
+    t.skip('PostgreSQL unavailable');
+    return;
+  }
+  try {
+    await body({ leader: { postgres: d.urls[0] }, helper: { postgres: d.urls[1] } });
+  } finally {
+    await d.drop();
+  }
 }
