@@ -94,20 +94,12 @@ function mariadbUrl(database: string): string {
   return url.toString();
 }
 
-async function mariadbAdmin(statement: string): Promise<void> {
+/** One statement on the MariaDB server (admin rights); its result rows. */
+async function mariadbAdmin(statement: string): Promise<unknown[]> {
   const connection = await mysql.createConnection({ uri: MARIADB_URL });
   try {
-    await connection.query(statement);
-  } finally {
-    await connection.end();
-  }
-}
-
-async function mariadbVariable(name: string): Promise<number> {
-  const connection = await mysql.createConnection({ uri: MARIADB_URL });
-  try {
-    const [rows] = await connection.query(`SELECT @@GLOBAL.${name} AS value`);
-    return Number((rows as { value: unknown }[])[0]!.value);
+    const [rows] = await connection.query(statement);
+    return Array.isArray(rows) ? rows : [];
   } finally {
     await connection.end();
   }
@@ -151,7 +143,7 @@ async function seeded(kind: DatabaseKind, options: Options): Promise<{ url: stri
   if (kind === 'sqlite') await sql`pragma cache_size = -4000000`.execute(sa.db);
   else {
     await mariadbAdmin('SET GLOBAL innodb_buffer_pool_size = 8589934592');
-    restoreFlush = await mariadbVariable('innodb_flush_log_at_trx_commit');
+    restoreFlush = Number((await mariadbAdmin('SELECT @@GLOBAL.innodb_flush_log_at_trx_commit AS value') as { value: unknown }[])[0]!.value);
     await mariadbAdmin('SET GLOBAL innodb_flush_log_at_trx_commit = 2');
   }
   const started = performance.now();
