@@ -32,8 +32,15 @@ import { AcmeDriver, stalls, stepTimes, type ChallengeSink } from './driver.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
-type IssuerKey = 'p384' | 'p256' | 'rsa2048';
+export type IssuerKey = 'p384' | 'p256' | 'rsa2048';
 const ISSUER_KEYS: IssuerKey[] = ['p384', 'p256', 'rsa2048'];
+
+/** The value of --issuer-keys (this bench's and bench/acme-scale's): distinct key types, in the order given. */
+export function parseIssuerKeys(value: string | undefined): IssuerKey[] {
+  const keys = (value ?? '').split(',');
+  if (keys.some((k) => !ISSUER_KEYS.includes(k as IssuerKey))) throw new Error(`--issuer-keys takes a comma-separated list of ${ISSUER_KEYS.join(', ')}`);
+  return [...new Set(keys as IssuerKey[])];
+}
 
 interface Options { c1: number; c8: number; maxSeconds: number; warmup: number; cobbleWorkers: number; rounds: number; only?: 'cobble' | 'pebble'; issuerKeys: IssuerKey[]; writeDocs: boolean; steps: boolean }
 
@@ -53,11 +60,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--cobble-workers') options.cobbleWorkers = Math.max(1, value());
     else if (arg === '--rounds') options.rounds = Math.max(1, value());
     else if (arg === '--write-docs') options.writeDocs = true;
-    else if (arg === '--issuer-keys') {
-      const keys = (argv[++i] ?? '').split(',');
-      if (!keys.length || keys.some((k) => !ISSUER_KEYS.includes(k as IssuerKey))) throw new Error(`--issuer-keys takes a comma-separated list of ${ISSUER_KEYS.join(', ')}`);
-      options.issuerKeys = [...new Set(keys as IssuerKey[])];
-    }
+    else if (arg === '--issuer-keys') options.issuerKeys = parseIssuerKeys(argv[++i]);
     else if (arg === '--steps') options.steps = true;
     else if (arg === '--only') {
       const peer = argv[++i];

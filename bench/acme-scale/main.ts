@@ -6,11 +6,13 @@
 //
 // Usage: npm run bench -- acme-scale [--certs N] [--databases sqlite,mariadb] [--concurrency 8,32,128] [--count N]
 //                                    [--max-seconds S] [--warmup N] [--no-pebble] [--seed-only | --no-seed]
-//                                    [--data DIR] [--write-docs]
+//                                    [--issuer-keys p384,rsa2048,p256] [--data DIR] [--write-docs]
 // Seeding (packages/ca/src/sa/seed.ts) is resumable and cached outside git: the SQLite file and a progress file under
 // --data (default $COBBLE_BENCH_DATA or ~/.cache/cobble-bench/acme-scale), on MariaDB the database cobble_bench_scale;
 // a later run with a larger --certs continues where the last one stopped. --no-seed measures the databases as they are
-// (the table names the count they hold). Servers, driver and Pebble setup are bench/acme-issuance's.
+// (the table names the count they hold). Servers, driver and Pebble setup are bench/acme-issuance's. --issuer-keys runs
+// the cobble servers once per issuing key type (default p384, the development hierarchy): rsa2048 is Pebble's, for the
+// server-CPU comparison with the same key type on both sides.
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -23,7 +25,7 @@ import mysql from 'mysql2/promise';
 import { StorageAuthority } from '../../packages/ca/src/sa/index.js';
 import { seedCertificates } from '../../packages/ca/src/sa/seed.js';
 import { startChallTestSrv } from '../../packages/ca/test/va/challtestsrv.js';
-import { makeCsrs, phase, startChallengeResponder, startCobble, startPebble, stop, summarize, type PhaseResult, type Server } from '../acme-issuance/main.js';
+import { makeCsrs, parseIssuerKeys, phase, startChallengeResponder, startCobble, startPebble, stop, summarize, type IssuerKey, type PhaseResult, type Server } from '../acme-issuance/main.js';
 import { sampling, stepSamples } from '../acme-issuance/driver.js';
 
 type DatabaseKind = 'sqlite' | 'mariadb';
@@ -40,6 +42,7 @@ interface Options {
   noSeed: boolean;
   data: string;
   batch: number;
+  issuerKeys: IssuerKey[];
   writeDocs: boolean;
 }
 
@@ -52,9 +55,9 @@ const NON_FINALIZE = ['newOrder', 'authorization', 'challenge', 'poll authorizat
 function parseArgs(argv: string[]): Options {
   const options: Options = {
     certs: 10_000_000, databases: ['sqlite', 'mariadb'], concurrency: [8, 32, 128], count: 400, maxSeconds: 30, warmup: 100,
-    pebble: true, seedOnly: false, noSeed: false, data: process.env.COBBLE_BENCH_DATA ?? join(homedir(), '.cache/cobble-bench/acme-scale'), batch: 10_000, writeDocs: false,
+    pebble: true, seedOnly: false, noSeed: false, data: process.env.COBBLE_BENCH_DATA ?? join(homedir(), '.cache/cobble-bench/acme-scale'), batch: 10_000, issuerKeys: ['p384'], writeDocs: false,
   };
-  const usage = 'usage: [--certs N] [--databases sqlite,mariadb] [--concurrency 8,32,128] [--count N] [--max-seconds S] [--warmup N] [--no-pebble] [--seed-only | --no-seed] [--data DIR] [--batch N] [--write-docs]';
+  const usage = 'usage: [--certs N] [--databases sqlite,mariadb] [--concurrency 8,32,128] [--count N] [--max-seconds S] [--warmup N] [--no-pebble] [--seed-only | --no-seed] [--issuer-keys p384,rsa2048,p256] [--data DIR] [--batch N] [--write-docs]';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = () => {
@@ -78,6 +81,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--no-seed') options.noSeed = true;
     else if (arg === '--write-docs') options.writeDocs = true;
     else if (arg === '--concurrency') options.concurrency = next().split(',').map((c) => Number(c));
+    else if (arg === '--issuer-keys') options.issuerKeys = parseIssuerKeys(next());
     else if (arg === '--databases') {
       const kinds = next().split(',');
       for (const kind of kinds) if (kind !== 'sqlite' && kind !== 'mariadb') throw new Error(`--databases: ${kind} is not sqlite or mariadb`);
@@ -187,14 +191,17 @@ async function main(): Promise<void> {
   const dns = await startChallTestSrv();
   const { sink, port: responderPort, close: closeResponder } = await startChallengeResponder();
   const servers: Server[] = [];
-  const start = (name: string, config: Record<string, unknown>) => startCobble(work, responderPort, dns.dnsServer, 1, 'p384', { name, config });
   try {
     for (const kind of options.databases) {
       if (kind === 'mariadb') await mariadbAdmin(`CREATE DATABASE \`${emptyMariadb}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
       const emptyUrl = kind === 'sqlite' ? undefined : mariadbUrl(emptyMariadb);
-      servers.push(await start(`cobble ${kind} empty`, emptyUrl ? { database: { url: emptyUrl } } : {}));
       const full = seededDbs.get(kind)!;
-      servers.push(await start(`cobble ${kind} ${compact(full.certs)}`, { database: { url: full.url } }));
+      for (const key of options.issuerKeys) {
+        const start = (state: string, config: Record<string, unknown>) =>
+          startCobble(work, responderPort, dns.dnsServer, 1, key, { name: serverName(kind, state, key), config });
+        servers.push(await start('empty', emptyUrl ? { database: { url: emptyUrl } } : {}));
+        servers.push(await start(compact(full.certs), { database: { url: full.url } }));
+      }
     }
     if (options.pebble) servers.push(await startPebble(work, responderPort, dns.dnsServer));
     const trust = servers.map((s) => s.caPem);
@@ -241,6 +248,11 @@ function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
 }
 
+/** "cobble sqlite 10M", and the key type after it when it is not the default P-384. */
+function serverName(kind: DatabaseKind, state: string, key: IssuerKey): string {
+  return `cobble ${kind} ${state}${key === 'p384' ? '' : ` ${key}`}`;
+}
+
 function compact(n: number): string {
   return n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1000 ? `${n / 1000}k` : String(n);
 }
@@ -259,12 +271,15 @@ function render(results: (PhaseResult & { nonFinalizeP50: number; error?: string
   for (const r of results) if (r.failures.length) rows.push('', `${r.peer} at concurrency ${r.concurrency}: ${r.failures.length} issuance(s) failed: ${r.failures[0]}`);
   const bars: string[] = [];
   for (const kind of options.databases) {
-    for (const concurrency of options.concurrency) {
-      const empty = results.find((r) => r.peer === `cobble ${kind} empty` && r.concurrency === concurrency);
-      const full = results.find((r) => r.peer === `cobble ${kind} ${compact(seededDbs.get(kind)!.certs)}` && r.concurrency === concurrency);
-      if (!empty || !full || empty.error || full.error) continue;
-      const ratio = full.perSecond / empty.perSecond;
-      bars.push(`| ${kind} | ${concurrency} | ${ratio.toFixed(2)} | ${ratio >= 0.8 ? 'yes' : 'no'} | ${f(full.nonFinalizeP50)} | ${full.nonFinalizeP50 <= 9 ? 'yes' : 'no'} |`);
+    for (const key of options.issuerKeys) {
+      for (const concurrency of options.concurrency) {
+        const empty = results.find((r) => r.peer === serverName(kind, 'empty', key) && r.concurrency === concurrency);
+        const full = results.find((r) => r.peer === serverName(kind, compact(seededDbs.get(kind)!.certs), key) && r.concurrency === concurrency);
+        if (!empty || !full || empty.error || full.error) continue;
+        const ratio = full.perSecond / empty.perSecond;
+        const database = key === 'p384' ? kind : `${kind} ${key}`;
+        bars.push(`| ${database} | ${concurrency} | ${ratio.toFixed(2)} | ${ratio >= 0.8 ? 'yes' : 'no'} | ${f(full.nonFinalizeP50)} | ${full.nonFinalizeP50 <= 9 ? 'yes' : 'no'} |`);
+      }
     }
   }
   if (bars.length) {

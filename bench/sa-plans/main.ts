@@ -125,7 +125,7 @@ async function issuancePath(sa: StorageAuthority, step: (label: string) => void)
   const serial = randomBytes(16).toString('hex');
   await sa.reserveSerial(serial, account.id, NOW + 1000, NOW);
   const certId = newId();
-  await sa.storeCertificate({ id: certId, serial, accountId: account.id, orderId: order.id, pem: 'PEM', issuerName: 'int-ecdsa', profile: 'classic', notBefore: NOW, notAfter: NOW + 1000 });
+  await sa.storeCertificate({ id: certId, serial, accountId: account.id, orderId: order.id, pem: 'PEM', issuerName: 'int-ecdsa', profile: 'classic', notBefore: NOW, notAfter: NOW + 1000 }, { identifiers: order.identifiers, issuedAt: NOW });
   step('polling and download');
   await sa.getOrder(order.id, NOW);
   await sa.getCertificate(certId);
@@ -198,7 +198,7 @@ for (const kind of KINDS) {
         await sa.beginProcessing(order.id, NOW);
         const serial = randomBytes(16).toString('hex');
         await sa.reserveSerial(serial, accountId, NOW + 1000, NOW);
-        await sa.storeCertificate({ id: newId(), serial, accountId, orderId: order.id, pem: 'PEM', issuerName: i % 4 ? 'int-ecdsa' : 'int-rsa', profile: 'classic', notBefore: NOW, notAfter: NOW + 1000 });
+        await sa.storeCertificate({ id: newId(), serial, accountId, orderId: order.id, pem: 'PEM', issuerName: i % 4 ? 'int-ecdsa' : 'int-rsa', profile: 'classic', notBefore: NOW, notAfter: NOW + 1000 }, { identifiers: order.identifiers, issuedAt: NOW });
       }
     }
     await sa.blockKey('ff'.repeat(32), 'admin', NOW);

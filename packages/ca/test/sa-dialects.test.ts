@@ -112,7 +112,7 @@ for (const backend of BACKENDS) {
       const serial = newId().replace(/[^a-f0-9]/g, '') + 'ab12cd';
       const reservations = await Promise.all(Array.from({ length: 6 }, () => sa.reserveSerial(serial, acct.id, NOW + 1000, NOW)));
       assert.equal(reservations.filter(Boolean).length, 1, 'one reservation of a serial succeeds');
-      await sa.storeCertificate({ id: newId(), serial, accountId: acct.id, orderId: order.id, pem: 'PEM', issuerName: 'int-ecdsa', profile: 'classic', notBefore: NOW, notAfter: NOW + 1000, crlShard: 3 });
+      await sa.storeCertificate({ id: newId(), serial, accountId: acct.id, orderId: order.id, pem: 'PEM', issuerName: 'int-ecdsa', profile: 'classic', notBefore: NOW, notAfter: NOW + 1000, crlShard: 3 }, { identifiers: order.identifiers, issuedAt: NOW });
       assert.equal((await sa.getOrder(order.id, NOW))?.status, 'valid');
       assert.equal(await sa.revokeCertificate(serial, 1, NOW + 5), true);
       assert.equal(await sa.revokeCertificate(serial, 1, NOW + 6), false);

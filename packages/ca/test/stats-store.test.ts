@@ -13,7 +13,7 @@ import pino from 'pino';
 import { FakeClock } from '../src/core/clock.js';
 import { migrations } from '../src/sa/migrations.js';
 import type { Database } from '../src/sa/schema.js';
-import { StatsStore, registeredDomainOf, utcDay } from '../src/sa/stats.js';
+import { StatsStore, recordIssuance, registeredDomainOf, utcDay } from '../src/sa/stats.js';
 import { StatsService } from '../src/stats/index.js';
 
 const DAY = 86_400_000;
@@ -101,7 +101,7 @@ async function issue(db: Kysely<Database>, names: string[], issuedAt: number, no
     .insertInto('certificates')
     .values({ id, serial: randomBytes(16).toString('hex'), account_id: 'acct', order_id: `order-${id}`, pem: 'PEM', issuer_name: 'ecdsa', not_before: issuedAt - 60_000, not_after: notAfter, revoked_at: null, revoked_reason: null, profile: 'classic' })
     .execute();
-  await new StatsStore(db).recordIssuance({ id, notAfter }, names.map((value) => ({ type: 'dns' as const, value })), issuedAt);
+  await recordIssuance(db, { id, notAfter }, names.map((value) => ({ type: 'dns' as const, value })), issuedAt);
   return id;
 }
 

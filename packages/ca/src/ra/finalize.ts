@@ -18,7 +18,6 @@ import type { RenewalInfo } from './ari.js';
 import type { Profile } from './profiles.js';
 import { certificateTransactions, type Transaction } from './ratelimits/index.js';
 import { observeIssuance } from '../core/metrics.js';
-import { StatsStore } from '../sa/stats.js';
 
 /** Off the event loop (libuv thread pool), like the signing. */
 const verifyAsync = promisify(verify);
@@ -85,7 +84,7 @@ export class Finalizer {
         notAfter: validity.notAfter,
         crlShard: urls.crlShard,
       };
-      await this.ctx.sa.storeCertificate(record);
+      await this.ctx.sa.storeCertificate(record, { identifiers: order.identifiers, issuedAt: this.ctx.clock.now() });
     } catch (err) {
       // The database went away (restart, failover, killed connection): the order goes back to ready rather than
       // invalid, and the client is told to retry; if even that write fails, the sweeper releases it later.
@@ -107,8 +106,6 @@ export class Finalizer {
     }
     await this.ctx.limiter.spend(certificateLimits);
     observeIssuance(profile.name, issuer.name);
-    // The certificate is issued whatever happens here; a missed row only undercounts the stats page.
-    await new StatsStore(this.ctx.sa.db).recordIssuance(record, order.identifiers, this.ctx.clock.now()).catch((err: unknown) => this.ctx.logger.error({ err, order: order.id }, 'recording the certificate for the stats page failed'));
     // Issued either way; a missed mark only undercounts an incident's replacements.
     await this.renewalInfo.noteIssued(order, record).catch((err: unknown) => this.ctx.logger.error({ err, order: order.id }, 'could not mark the certificates this one replaces'));
     // What getOrder would read back: a stored certificate makes the order valid (it was ready, so it has no error).

@@ -34,22 +34,23 @@ export function utcDay(ms: number): string {
 /** Pg and mysql2 may hand back counts and bigints as strings. */
 const num = (value: unknown): number => Number(value ?? 0);
 
+/**
+ * Writes the stats rows of an issued certificate and its DNS names (IP addresses count as certificates, not as names)
+ * on `on`: the SA calls it inside the transaction that stores the certificate, so the page never misses one.
+ */
+export async function recordIssuance(on: Kysely<Database>, cert: { id: string; notAfter: number }, identifiers: readonly Identifier[], issuedAt: number): Promise<void> {
+  const names = [...new Set(identifiers.filter((i) => i.type === 'dns').map((i) => i.value.toLowerCase()))];
+  await on.insertInto('stats_certificates').values({ certificate_id: cert.id, issued_at: issuedAt, not_after: cert.notAfter }).execute();
+  if (names.length > 0) {
+    await on
+      .insertInto('stats_names')
+      .values(names.map((name) => ({ certificate_id: cert.id, name, registered_domain: registeredDomainOf(name) })))
+      .execute();
+  }
+}
+
 export class StatsStore {
   constructor(private readonly db: Kysely<Database>) {}
-
-  /** Records an issued certificate and its DNS names (IP addresses count as certificates, not as names). */
-  async recordIssuance(cert: { id: string; notAfter: number }, identifiers: readonly Identifier[], issuedAt: number): Promise<void> {
-    const names = [...new Set(identifiers.filter((i) => i.type === 'dns').map((i) => i.value.toLowerCase()))];
-    await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('stats_certificates').values({ certificate_id: cert.id, issued_at: issuedAt, not_after: cert.notAfter }).execute();
-      if (names.length > 0) {
-        await trx
-          .insertInto('stats_names')
-          .values(names.map((name) => ({ certificate_id: cert.id, name, registered_domain: registeredDomainOf(name) })))
-          .execute();
-      }
-    });
-  }
 
   /**
    * The figures at `now`: certificates neither expired nor revoked, and the distinct names and registered domains on
