@@ -102,7 +102,8 @@ async function serveCa(configPath: string, started: ChildProcess[]) {
   return { child, directoryUrl: /ACME directory: (\S+)/.exec(out)![1]!, trust: /Trust bundle \(server TLS root, PEM\): (\S+)/.exec(out)![1]! };
 }
 
-async function assertSettled(database: TestDatabase, orderIds: string[]): Promise<void> {
+/** `orderIds` each issued or cleanly invalid, `interrupted` (orders whose validation the sweeper failed) invalid. */
+async function assertSettled(database: TestDatabase, orderIds: string[], interrupted: string[] = []): Promise<void> {
   const probe = await mysql.createConnection({ uri: database.url });
   try {
     const [orders] = (await probe.query('SELECT id, certificate_id, error, processing_since FROM orders')) as unknown as [{ id: string; certificate_id: string | null; error: string | null; processing_since: number | null }[]];
@@ -110,8 +111,13 @@ async function assertSettled(database: TestDatabase, orderIds: string[]): Promis
     assert.deepEqual(orders.filter((o) => o.certificate_id === null && o.error === null && orderIds.includes(o.id)).map((o) => o.id), [], 'every order is valid or invalid');
     const [[counts]] = (await probe.query('SELECT COUNT(*) AS n, COUNT(DISTINCT serial) AS serials FROM certificates')) as unknown as [[{ n: number; serials: number }]];
     assert.equal(counts.serials, counts.n, 'serials are unique');
-    const issued = orders.filter((o) => o.certificate_id !== null && orderIds.includes(o.id)).length;
-    assert.ok(counts.n >= issued, `${counts.n} certificates for ${issued} valid orders`);
+    assert.ok(counts.n >= orderIds.length, `${counts.n} certificates for ${orderIds.length} issued orders`);
+    assert.deepEqual(orders.filter((o) => interrupted.includes(o.id) && o.certificate_id !== null).map((o) => o.id), [], 'an interrupted order has no certificate');
+    if (interrupted.length > 0) {
+      // The order's status follows its authorization, which the sweeper failed.
+      const [authzs] = (await probe.query('SELECT oa.order_id, a.status FROM order_authorizations oa JOIN authorizations a ON a.id = oa.authz_id WHERE oa.order_id IN (?)', [interrupted])) as unknown as [{ order_id: string; status: string }[]];
+      assert.deepEqual([...new Set(authzs.filter((a) => a.status === 'invalid').map((a) => a.order_id))].sort(), [...interrupted].sort(), 'an interrupted order has an invalid authorization');
+    }
   } finally {
     await probe.end();
   }
@@ -298,6 +304,7 @@ describe('faults on MariaDB', { skip }, () => {
         return c;
       }));
       const orderIds: string[] = [];
+      const interrupted: string[] = [];
       await Promise.all(clients.flatMap((client, ci) => Array.from({ length: 5 }, async (_, i) => {
         const name = `burst-${ci}-${i}.example.com`;
         // A validation whose outcome could not be recorded before the sweeper's timeout (3 s here, on a loaded
@@ -306,11 +313,13 @@ describe('faults on MariaDB', { skip }, () => {
           const created = await retried(() => client.newOrder([name]), 'newOrder');
           assert.equal(created.status, 201, created.text());
           const url = created.header('location')!;
-          orderIds.push(url.slice(url.lastIndexOf('/') + 1));
+          const orderId = url.slice(url.lastIndexOf('/') + 1);
           if ((await validate(client, h.responder, created.json())) === 'interrupted') {
+            interrupted.push(orderId);
             assert.ok(attempt < 3, `${name}: every validation was interrupted`);
             continue;
           }
+          orderIds.push(orderId);
           await finalizeUntilValid(client, url, (await makeCsr([name])).csrDer.toString('base64url'));
           break;
         }
@@ -326,7 +335,7 @@ describe('faults on MariaDB', { skip }, () => {
       } finally {
         await sa.close();
       }
-      await assertSettled(burstDb, orderIds);
+      await assertSettled(burstDb, orderIds, interrupted);
     } finally {
       killing = false;
       await killer;
