@@ -410,8 +410,8 @@ export class StorageAuthority {
         const { id, accountId, identifier, wildcard, status, expires, token, profile } = authz;
         await this.insertAuthorization(trx, id, accountId, identifier.type, identifier.value, wildcard ? 1 : 0, status, expires, token, order.createdAt, profile);
       }
-      const challenges = authorizations.flatMap(({ authz, challenges }) => challenges.map((c) => [c.id, authz.id, c.type, c.status]));
-      if (challenges.length > 0) await this.insertChallenges(challenges.length)(trx, ...challenges.flat());
+      const challengeRows = authorizations.flatMap(({ authz, challenges }) => challenges.map((c) => [c.id, authz.id, c.type, c.status]));
+      if (challengeRows.length > 0) await this.insertChallenges(challengeRows.length)(trx, ...challengeRows.flat());
       await this.insertOrder(
         trx,
         order.id,

@@ -34,7 +34,7 @@ export class ProcessingSweeper {
     this.timer.unref();
   }
 
-  /** One pass over every stuck order (in batches); a pass already running is joined, not doubled. */
+  /** One pass over every stuck order and challenge (in batches); a pass already running is joined, not doubled. */
   sweep(): Promise<SweepResult> {
     this.running ??= (async () => {
       const total: SweepResult = { released: [], completed: [], interrupted: [] };
